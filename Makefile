@@ -1,0 +1,43 @@
+# yiju — two commands: `make demo` (set up + run on the starter knowledge base) and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOME_DIR ?= $(CURDIR)/.yiju-demo
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export HF_HUB_DISABLE_TELEMETRY=1
+export GRADIO_ANALYTICS_ENABLED=False
+export ANONYMIZED_TELEMETRY=False
+export TOKENIZERS_PARALLELISM=false
+
+.PHONY: venv dev demo test lint browser-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build.
+venv: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+
+dev: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+
+demo: venv
+	$(BIN)/yiju --home $(HOME_DIR) kb import --starter
+	$(BIN)/yiju --home $(HOME_DIR) ask "公司拖欠工资，劳动者可以解除劳动合同吗？"
+	$(BIN)/yiju --home $(HOME_DIR) serve --host 127.0.0.1 --port 7860
+
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will skip"; \
+	fi
+
+test: dev browser-deps
+	$(BIN)/python -m pytest -q
+
+lint: dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,0 +1,1 @@
+"""The LoRA trainer: one YAML config, one command (`yiju train --config …`)."""

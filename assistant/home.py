@@ -1,0 +1,27 @@
+"""Where yiju keeps its state: one data directory for everything."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "YIJU_HOME"
+DEFAULT_HOME = Path("~/.local/share/yiju")
+
+
+def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
+    """Return the data directory: `--home DIR`, else $YIJU_HOME, else ~/.local/share/yiju.
+
+    The directory is created if missing. Layout (owned by the package named):
+      chroma/            knowledge: embedded Chroma store
+      kb.sqlite          knowledge: import manifest (files, hashes, versions)
+      embedder/          knowledge: the trained/default embedding model
+      audit.sqlite       safety: audit trail and review queue
+      keys.sqlite        assistant: API keys (hashed)
+      adapters/          adapters: trained adapters registry
+      yiju.yaml          assistant: optional config (else built-in defaults)
+    """
+    raw = explicit or os.environ.get(ENV_VAR) or DEFAULT_HOME
+    home = Path(raw).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home

@@ -1,0 +1,1 @@
+"""Knowledge base: statute loaders, embeddings, Chroma store, hybrid retrieval, curation."""

@@ -1,0 +1,94 @@
+"""Data types shared by the safety layer, the audit trail and the assistant pipeline.
+
+They live in `safety` (not `assistant`) because `safety` must never import `assistant`,
+while the pipeline imports these freely.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from knowledge.types import Passage
+
+Action = Literal["allow", "refuse", "flag", "amend"]
+Decision = Literal["approve", "edit", "reject"]
+TurnStatus = Literal["answered", "refused", "no_basis", "under_review", "error"]
+
+
+class Question(BaseModel):
+    """A user question as the safety layer sees it."""
+
+    text: str
+    domain: str = Field(description="Resolved domain (legal, medical, …)")
+    client_id: str | None = None
+
+
+class Citation(BaseModel):
+    """One 【依据】 entry: a reference to an article, with its verbatim text once verified."""
+
+    law: str
+    article_no: int | None = None
+    article_label: str = ""
+    passage_id: str | None = Field(default=None, description="Id of the retrieved Passage it was matched to")
+    text: str = Field(default="", description="Verbatim article text from the knowledge base")
+    version: str = ""
+
+
+class Answer(BaseModel):
+    """A parsed structured answer: 【分类】 / 【要点】 / 【依据】 plus the disclaimer."""
+
+    category: str = ""
+    points: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    disclaimer: str = ""
+    raw: str = Field(default="", description="The generator's raw text this was parsed from")
+
+
+class Verdict(BaseModel):
+    """The outcome of one safety rule (or of the combined policy)."""
+
+    action: Action = "allow"
+    rule: str = Field(default="", description="Name of the rule that decided, e.g. refuse.weapons")
+    category: str = ""
+    message: str = Field(default="", description="Text shown to the user when refusing / holding")
+    details: dict = Field(default_factory=dict)
+
+
+class Turn(BaseModel):
+    """Everything the audit trail stores about one question/answer turn."""
+
+    turn_id: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    domain: str
+    question: str
+    status: TurnStatus
+    retrieved: list[dict] = Field(default_factory=list, description="[{id, content_hash, score}] of retrieved passages")
+    generator_kind: str = ""
+    generator_model: str = ""
+    adapter_name: str = ""
+    adapter_version: str = ""
+    kb_version: str = ""
+    raw_answer: str = ""
+    final_answer: str = ""
+    verdicts: list[Verdict] = Field(default_factory=list)
+    flagged: bool = False
+    latency_ms: float = 0.0
+    client_id: str | None = None
+
+
+class ReviewItem(BaseModel):
+    """A flagged turn waiting for (or after) human review."""
+
+    turn_id: str
+    created_at: datetime
+    domain: str
+    question: str
+    final_answer: str
+    raw_answer: str = ""
+    retrieved: list[dict] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    state: Literal["pending", "approved", "edited", "rejected"] = "pending"
+    history: list[dict] = Field(default_factory=list)

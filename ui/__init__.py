@@ -1,0 +1,1 @@
+"""Gradio screens (chat, knowledge curation, review). No business logic: everything goes through `assistant`."""
