@@ -25,6 +25,17 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Evaluate retrieval or safety on a question set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
+
+@app.callback()
+def _root(
+    home: str = typer.Option(  # noqa: B008 - typer's declaration style
+        None,
+        "--home",
+        help="Data directory (also accepted after the sub-command; else $YIJU_HOME, else ~/.local/share/yiju).",
+    ),
+) -> None:
+    """依据 yiju — grounded answers to Chinese legal and medical questions, with verified citations."""
+
 for module in (kb, ask, safety_cmds, adapters_cmds, serve):
     module.register(app, eval_app)
 
