@@ -26,7 +26,9 @@ class ServerConfig(BaseModel):
     port: int = 7860
     max_request_bytes: int = Field(default=64_000, description="Largest accepted JSON body")
     max_upload_bytes: int = Field(default=20_000_000, description="Largest accepted knowledge upload")
-    public_rate_per_minute: int = Field(default=30, description="Requests per minute per client without a key")
+    public_rate_per_minute: int = Field(
+        default=30, description="Requests per minute per client without a key"
+    )
     max_question_chars: int = 2000
 
 
@@ -49,7 +51,13 @@ class YijuConfig(BaseModel):
     knowledge: dict = Field(default_factory=dict, description="knowledge.config.KnowledgeConfig fields")
     generator: dict = Field(default_factory=lambda: {"kind": "extractive"})
     server: ServerConfig = Field(default_factory=ServerConfig)
-    domains_dirs: list[Path] = Field(default_factory=list, description="Extra folders holding <name>/domain.yaml")
+    domains_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Extra folders holding <name>/domain.yaml (relative paths: relative to the data directory)",
+    )
+    default_domain: str = Field(
+        default="legal", description="Where `auto` sends questions with no domain words"
+    )
     retrieve_k: int = 5
 
     def knowledge_config(self):

@@ -146,7 +146,9 @@ def write_tiny_gguf(path: Path, *, n_layers: int = 2, hidden: int = 64) -> Path:
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("default")
     writer.add_token_list(tokens)
-    writer.add_token_types([gguf.TokenType.CONTROL if t in SPECIAL_TOKENS else gguf.TokenType.NORMAL for t in tokens])
+    writer.add_token_types(
+        [gguf.TokenType.CONTROL if t in SPECIAL_TOKENS else gguf.TokenType.NORMAL for t in tokens]
+    )
     writer.add_token_merges(merges)
     writer.add_bos_token_id(vocab["<s>"])
     writer.add_eos_token_id(vocab["<|im_end|>"])

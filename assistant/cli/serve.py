@@ -1,9 +1,103 @@
-"""CLI commands (placeholder: filled in by the owning work stream)."""
+"""`yiju serve` (HTTP API + Gradio screens) and `yiju keys create|list|revoke` (API keys)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from assistant.cli.common import console, fail, home
+
+keys_app = typer.Typer(
+    help="API keys for `yiju serve` (stored hashed in <home>/keys.sqlite).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Attach this module's commands to the main app / the `yiju eval` group."""
+    """Attach `serve` and the `keys` group to the main app."""
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (keep 127.0.0.1 unless behind a proxy)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 7860,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="yiju.yaml (default: <home>/yiju.yaml)")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Serve the REST API (/v1, docs at /docs) and the Gradio chat/knowledge/review screens (/)."""
+    import uvicorn
+
+    from assistant.api import create_app
+    from assistant.config import load_config
+    from assistant.errors import YijuError
+
+    data_dir = home()
+    try:
+        cfg = load_config(config, data_dir)
+        app = create_app(data_dir, cfg)
+    except YijuError as exc:
+        fail(str(exc))
+        return
+    except OSError as exc:
+        fail(f"cannot open the data directory {data_dir}: {exc}")
+        return
+    url = f"http://{host}:{port}/"
+    console.print(f"yiju serving {data_dir}")
+    console.print(f"  chat UI   {url}")
+    console.print(f"  API docs  {url}docs")
+    console.print(f"  URL: {url}", highlight=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="clinic | curator | reviewer | admin")],
+    name: Annotated[
+        str, typer.Option("--name", help="A label for the key (shown in audit review history)")
+    ] = "",
+) -> None:
+    """Create a key; it is printed once and only its salted hash is stored."""
+    from assistant.api.keys import KeyStore, KeyStoreError
+
+    try:
+        key, info = KeyStore(home() / "keys.sqlite").create(role, name)
+    except KeyStoreError as exc:
+        fail(str(exc))
+        return
+    console.print(
+        f"created {info.role} key '{info.name}' (id {info.key_id}); store it now, it is not shown again:"
+    )
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (id, name, role, created, revoked) — never the secrets."""
+    from rich.table import Table
+
+    from assistant.api.keys import KeyStore
+
+    table = Table("id", "name", "role", "created", "revoked")
+    for info in KeyStore(home() / "keys.sqlite").list():
+        table.add_row(info.key_id, info.name, info.role, info.created_at, "yes" if info.revoked else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name")]) -> None:
+    """Revoke a key by id or name."""
+    from assistant.api.keys import KeyStore
+
+    n = KeyStore(home() / "keys.sqlite").revoke(key)
+    if n == 0:
+        fail(f"no active key with id or name {key!r}")
+    console.print(f"revoked {n} key(s)")

@@ -1,0 +1,232 @@
+"""The `yiju serve` application: FastAPI (API under /v1, docs at /docs) with the Gradio screens at `/`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import assistant
+from assistant.api.limits import BodySizeLimit
+from assistant.api.schemas import HealthResponse
+from assistant.api.services import Services
+from assistant.config import YijuConfig, load_config
+from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
+
+log = logging.getLogger("yiju.serve")
+
+_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"type": _KINDS.get(status, "error"), "code": status, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def classify_exception(exc: Exception) -> tuple[int, str, str]:
+    """Map a domain exception to (HTTP status, error type, client-safe message); never a traceback."""
+    try:
+        from knowledge.errors import KnowledgeError, StoreUnavailable
+    except ImportError:  # pragma: no cover - knowledge always ships with yiju
+        KnowledgeError = StoreUnavailable = ()  # type: ignore[assignment,misc]
+    try:
+        from safety.audit import ReviewConflict, ReviewNotFound
+    except ImportError:  # pragma: no cover
+        ReviewConflict = ReviewNotFound = ()  # type: ignore[assignment,misc]
+    if StoreUnavailable and isinstance(exc, StoreUnavailable):
+        return 503, "unavailable", f"knowledge store unavailable: {exc}; retry shortly"
+    if ReviewConflict and isinstance(exc, ReviewConflict):
+        return 409, "conflict", f"review conflict: {exc}"
+    if ReviewNotFound and isinstance(exc, ReviewNotFound):
+        return 404, "not_found", f"not in the review queue: {exc}"
+    if isinstance(exc, GeneratorError):
+        return 503, "unavailable", f"answer generator unavailable: {exc}"
+    if isinstance(exc, DomainError | ConfigError):
+        return 400, "bad_request", str(exc)
+    if (KnowledgeError and isinstance(exc, KnowledgeError)) or isinstance(exc, YijuError):
+        return 400, "bad_request", str(exc)
+    return 500, "internal_error", "internal error; the incident was logged on the server"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors()[:20]:
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return _error(422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def any_error(request: Request, exc: Exception) -> JSONResponse:
+        status, _kind, message = classify_exception(exc)
+        if status >= 500 and status != 503:
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        else:
+            log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc)
+        return _error(status, message, {"Retry-After": "5"} if status == 503 else None)
+
+
+class MetricsMiddleware:
+    """Counts requests and latency by route template (Gradio's own routes are grouped as 'ui')."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        metrics = self.services.metrics
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics.in_flight += 1
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            metrics.in_flight -= 1
+            path = scope.get("path", "")
+            route = scope.get("route")
+            if (
+                route is not None
+                and getattr(route, "path", "")
+                and path.startswith(("/v1", "/healthz", "/metrics"))
+            ):
+                label = route.path
+            elif path.startswith(("/v1", "/healthz", "/metrics", "/docs", "/openapi", "/redoc")):
+                label = path if path in ("/docs", "/openapi.json", "/redoc") else "unmatched"
+            else:
+                label = "ui"
+            metrics.observe_request(scope.get("method", ""), label, status, time.perf_counter() - start)
+
+
+def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = True) -> FastAPI:
+    """Build the service for the data directory `home` (config: `home/yiju.yaml` or defaults when None)."""
+    home = Path(home)
+    config = config or load_config(None, home)
+    services = Services(home, config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Build the pipeline before serving so the first request is not slow; if the store is down,
+        # keep serving (requests answer 503) and retry on the next request.
+        try:
+            await run_in_threadpool(services.pipeline)
+            # Warm the retrieval indexes (tokeniser dictionary, sparse/dense snapshots) so the first real
+            # question does not pay for them; a plain retrieve is not a turn, so nothing is audited.
+            await run_in_threadpool(lambda: services.kb().retrieve("劳动合同 解除 经济补偿", k=1))
+        except Exception as exc:  # noqa: BLE001 - logged, retried lazily
+            log.warning("pipeline not ready at start (%s); will retry on demand", exc)
+        yield
+
+    app = FastAPI(
+        title="yiju 依据",
+        version=assistant.__version__,
+        description=(
+            "Grounded answers to Chinese legal and medical questions with verified citations. "
+            "Send `Authorization: Bearer <key>` (keys from `yiju keys create --role …`). "
+            'Errors are `{"error": {"type", "code", "message"}}`.'
+        ),
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    _install_error_handlers(app)
+
+    from assistant.api import routes_ask, routes_audit, routes_kb
+
+    app.include_router(routes_ask.router)
+    app.include_router(routes_kb.router)
+    app.include_router(routes_audit.router)
+
+    @app.get("/healthz", response_model=HealthResponse, tags=["ops"], summary="Liveness and readiness")
+    def healthz() -> HealthResponse:
+        try:
+            services.pipeline()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return HealthResponse(
+                status="degraded",
+                version=assistant.__version__,
+                pipeline="unavailable",
+                detail=type(exc).__name__,
+            )
+        return HealthResponse(status="ok", version=assistant.__version__, pipeline="ready")
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"], summary="Prometheus metrics")
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(
+            services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    @app.get("/v1/adapters", tags=["ops"], summary="Registered LoRA adapters (manifests)")
+    def adapters() -> list[dict[str, Any]]:
+        return [
+            m.model_dump(mode="json") if hasattr(m, "model_dump") else dict(m) for m in services.adapters()
+        ]
+
+    @app.get("/v1/domains", tags=["ops"], summary="Domains served (pass as `domain` or `model`)")
+    def domains() -> list[str]:
+        return ["auto", *services.domains()]
+
+    @app.api_route(
+        "/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    def not_found(rest: str) -> None:
+        # Without this, unknown /v1 paths would fall through to the Gradio mount at "/".
+        raise StarletteHTTPException(404, f"no such endpoint: /v1/{rest}")
+
+    if with_ui:
+        import gradio as gr
+
+        from ui.app import build_ui
+
+        blocks = build_ui(services)
+        app = gr.mount_gradio_app(
+            app,
+            blocks,
+            path="/",
+            max_file_size=config.server.max_upload_bytes,
+            footer_links=["api"],
+            ssr_mode=False,
+            css=getattr(blocks, "yiju_css", None),
+        )
+
+    app.add_middleware(
+        BodySizeLimit, json_bytes=config.server.max_request_bytes, upload_bytes=config.server.max_upload_bytes
+    )
+    app.add_middleware(MetricsMiddleware, services=services)
+    return app

@@ -1,0 +1,134 @@
+"""Per-client rate limiting and request-size limits for the HTTP service (and the public Gradio chat)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RateLimiter:
+    """Sliding one-minute window per client id; thread-safe (the UI calls it from worker threads)."""
+
+    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> float | None:
+        """Record a hit for `client`; None when allowed, else seconds until a slot frees (→ Retry-After)."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(client, deque())
+            while hits and now - hits[0] >= self.window_s:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                return max(0.0, self.window_s - (now - hits[0]))
+            hits.append(now)
+            # Keep memory bounded when many distinct clients come and go.
+            if len(self._hits) > 10_000:
+                for key in [k for k, v in self._hits.items() if not v]:
+                    del self._hits[key]
+            return None
+
+
+def _error_body(status: int, kind: str, message: str) -> bytes:
+    return json.dumps(
+        {"error": {"type": kind, "code": status, "message": message}}, ensure_ascii=False
+    ).encode()
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse bodies over a limit with 413, by Content-Length or while streaming.
+
+    Uploads (paths starting with one of `upload_prefixes`) get `upload_bytes`; everything else gets
+    `json_bytes`. Gradio's own routes (not under /v1) are left to Gradio's `max_file_size`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        json_bytes: int,
+        upload_bytes: int,
+        upload_prefixes: tuple[str, ...] = ("/v1/kb/import",),
+        guarded_prefixes: tuple[str, ...] = ("/v1/",),
+    ) -> None:
+        self.app = app
+        self.json_bytes = json_bytes
+        self.upload_bytes = upload_bytes
+        self.upload_prefixes = upload_prefixes
+        self.guarded_prefixes = guarded_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.guarded_prefixes):
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_bytes if path.startswith(self.upload_prefixes) else self.json_bytes
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                await self._reply(send, 400, "bad_request", "invalid Content-Length header")
+                return
+            if too_big:
+                await self._reply(send, 413, "request_too_large", f"request body over the {limit}-byte limit")
+                return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._reply(send, 413, "request_too_large", f"request body over the {limit}-byte limit")
+
+    @staticmethod
+    async def _reply(send: Send, status: int, kind: str, message: str) -> None:
+        body = _error_body(status, kind, message)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` when a streamed body passes the limit.
+
+    An HTTPException so FastAPI's body parsing re-raises it instead of turning it into a 400.
+    """
+
+    def __init__(self, limit: int = 0) -> None:
+        super().__init__(status_code=413, detail=f"request body over the {limit}-byte limit")

@@ -1,0 +1,241 @@
+"""Question answering: /v1/ask, /v1/ask/stream (SSE), and the OpenAI-compatible /v1/chat/completions."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from assistant.api.auth import Principal, public
+from assistant.api.schemas import AskRequest, ChatCompletionRequest, ErrorResponse
+from assistant.api.services import Services
+from assistant.pipeline import AskResult
+
+log = logging.getLogger("yiju.serve")
+# FastAPI dependency markers, built once (module-level, as ruff B008 asks).
+AS_PUBLIC = Depends(public)
+router = APIRouter(prefix="/v1", tags=["ask"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503)
+}
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _question(services: Services, text: str) -> str:
+    text = text.strip()
+    limit = services.config.server.max_question_chars
+    if not text:
+        raise HTTPException(422, "question is empty")
+    if len(text) > limit:
+        raise HTTPException(422, f"question is {len(text)} characters, over the {limit}-character limit")
+    return text
+
+
+def _domain(services: Services, value: str) -> str:
+    try:
+        return services.resolve_domain(value)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def visible_text(result: AskResult) -> str:
+    """What a user is shown for a result: the rendered answer, or the refusal / hold / error message."""
+    return result.rendered or result.message
+
+
+def yiju_extra(result: AskResult) -> dict[str, Any]:
+    """The structured side of an answer, attached to OpenAI-style responses as `yiju`."""
+    return {
+        "turn_id": result.turn_id,
+        "status": result.status,
+        "domain": result.domain,
+        "category": result.category,
+        "points": result.points,
+        "citations": [c.model_dump(mode="json") for c in result.citations],
+        "disclaimer": result.disclaimer,
+        "flags": result.flags,
+        "message": result.message,
+        "generator": result.generator,
+        "adapter": result.adapter,
+    }
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _error_payload(exc: Exception) -> dict[str, Any]:
+    from assistant.api.app import classify_exception
+
+    status, kind, message = classify_exception(exc)
+    return {"error": {"type": kind, "code": status, "message": message}}
+
+
+@router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Ask a question; structured answer")
+def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> AskResult:
+    """Answer with category, points, verified citations (verbatim text), disclaimer, flags and review status."""
+    services = _services(request)
+    question = _question(services, body.question)
+    domain = _domain(services, body.domain)
+    result = services.pipeline().ask(question, domain=domain, client_id=who.client_id)
+    services.metrics.observe_answer(result.domain, result.status, result.flags)
+    return result
+
+
+@router.post(
+    "/ask/stream",
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    summary="Ask a question; server-sent events",
+)
+def ask_stream(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> StreamingResponse:
+    """SSE: `event: token` (`{"text"}`) events, then one `event: final` with the full structured answer
+    (clients should show `final.rendered`), or one `event: error`."""
+    services = _services(request)
+    question = _question(services, body.question)
+    domain = _domain(services, body.domain)
+    stream = _started(services.pipeline().ask_stream(question, domain=domain, client_id=who.client_id))
+
+    def events() -> Iterator[str]:
+        # A sync generator: Starlette iterates it in the threadpool, so the CPU-bound pipeline
+        # never blocks the event loop.
+        try:
+            for event in stream:
+                if event.get("type") == "token":
+                    yield _sse("token", {"text": event.get("text", "")})
+                elif event.get("type") == "final":
+                    result: AskResult = event["result"]
+                    services.metrics.observe_answer(result.domain, result.status, result.flags)
+                    yield _sse("final", result.model_dump(mode="json"))
+        except Exception as exc:  # the response has started: report in-band, never a traceback
+            log.exception("ask/stream failed")
+            yield _sse("error", _error_payload(exc))
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _started(events: Iterator[dict]) -> Iterator[dict]:
+    """Run the stream up to its first event now, so failures before any output (store down → 503)
+    become a proper HTTP status instead of an in-band error after a 200."""
+    try:
+        first = next(events)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], events)
+
+
+def _model_to_domain(services: Services, model: str) -> str:
+    name = (model or "auto").strip()
+    if name in ("auto", "yiju", ""):
+        return "auto"
+    try:
+        return services.resolve_domain(name)
+    except ValueError:
+        pass
+    for manifest in services.adapters():
+        if getattr(manifest, "name", None) == name:
+            return services.resolve_domain(getattr(manifest, "domain", "auto") or "auto")
+    valid = ["auto", *services.domains(), *[getattr(m, "name", "") for m in services.adapters()]]
+    raise HTTPException(404, f"model {name!r} not found; use one of: {', '.join(v for v in valid if v)}")
+
+
+def _last_user_message(body: ChatCompletionRequest) -> str:
+    for message in reversed(body.messages):
+        if message.role == "user":
+            return message.text()
+    raise HTTPException(422, "messages must contain at least one message with role 'user'")
+
+
+@router.get("/models", summary="OpenAI-compatible model list: auto, the domains and the adapters")
+def models(request: Request) -> dict[str, Any]:
+    """Each domain and adapter name can be passed as `model` to /v1/chat/completions."""
+    services = _services(request)
+    now = int(time.time())
+    names = ["auto", *services.domains(), *[m.name for m in services.adapters()]]
+    return {
+        "object": "list",
+        "data": [{"id": n, "object": "model", "created": now, "owned_by": "yiju"} for n in names],
+    }
+
+
+@router.post("/chat/completions", responses=ERRORS, summary="OpenAI-compatible chat completions")
+def chat_completions(body: ChatCompletionRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
+    """The last user message is the question (answers are single-turn and grounded). The structured answer,
+    citations included, is in the extra `yiju` field (non-stream) or in the last chunk (stream)."""
+    services = _services(request)
+    domain = _model_to_domain(services, body.model)
+    question = _question(services, _last_user_message(body))
+    pipeline = services.pipeline()
+    created = int(time.time())
+    stream = (
+        _started(pipeline.ask_stream(question, domain=domain, client_id=who.client_id))
+        if body.stream
+        else None
+    )
+
+    if not body.stream:
+        result = pipeline.ask(question, domain=domain, client_id=who.client_id)
+        services.metrics.observe_answer(result.domain, result.status, result.flags, channel="openai")
+        text = visible_text(result)
+        return {
+            "id": f"chatcmpl-{result.turn_id}",
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": len(question),
+                "completion_tokens": len(text),
+                "total_tokens": len(question) + len(text),
+            },
+            "yiju": yiju_extra(result),
+        }
+
+    def chunks() -> Iterator[str]:
+        chunk_id = f"chatcmpl-{int(time.time() * 1000)}"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, extra: dict | None = None) -> str:
+            payload: dict[str, Any] = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            if extra is not None:
+                payload["yiju"] = extra
+            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+        yield chunk({"role": "assistant", "content": ""})
+        sent = ""
+        try:
+            for event in stream or ():
+                if event.get("type") == "token":
+                    text = event.get("text", "")
+                    sent += text
+                    yield chunk({"content": text})
+                elif event.get("type") == "final":
+                    result: AskResult = event["result"]
+                    services.metrics.observe_answer(
+                        result.domain, result.status, result.flags, channel="openai"
+                    )
+                    full = visible_text(result)
+                    # Tokens are the verified answer as it is produced; top up anything not yet sent.
+                    tail = full[len(sent) :] if full.startswith(sent) else ""
+                    yield chunk({"content": tail} if tail else {}, "stop", yiju_extra(result))
+        except Exception as exc:
+            log.exception("chat/completions stream failed")
+            yield f"data: {json.dumps(_error_payload(exc), ensure_ascii=False)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(chunks(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

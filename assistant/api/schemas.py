@@ -1,0 +1,84 @@
+"""Request and response bodies of the HTTP API (pydantic; the OpenAPI docs at /docs are built from these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: `{"error": {"type", "code", "message"}}` (the OpenAI error shape)."""
+
+    type: str
+    code: int
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class AskRequest(BaseModel):
+    """POST /v1/ask and /v1/ask/stream."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, description="The question, in Chinese")
+    domain: str = Field(default="auto", description="legal | medical | auto (or 法律 / 医疗 / 自动)")
+
+
+class ChatMessage(BaseModel):
+    """One OpenAI chat message; content may be a string or a list of text parts."""
+
+    # OpenAI clients send fields we do not use (name, tool_calls…): accept and ignore them.
+    model_config = ConfigDict(extra="ignore")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        """The message's text, joining text parts."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(str(p.get("text", "")) for p in self.content if p.get("type") in (None, "text"))
+
+
+class ChatCompletionRequest(BaseModel):
+    """POST /v1/chat/completions (OpenAI-compatible). Sampling knobs are accepted and ignored:
+    answers are grounded and deterministic by design."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(default="auto", description="A domain (legal, medical), an adapter name, or auto")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None
+    user: str | None = None
+
+
+class ReviewRequest(BaseModel):
+    """POST /v1/audit/{turn_id}/approve|edit|reject."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=4000)
+    edited_answer: str | None = Field(default=None, max_length=20000, description="Required for edit")
+
+
+class ReviewResponse(BaseModel):
+    turn_id: str
+    decision: Literal["approve", "edit", "reject"]
+    reviewer: str
+
+
+class RemoveResponse(BaseModel):
+    law: str
+    version: str | None
+    removed: int
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    pipeline: Literal["ready", "unavailable"]
+    detail: str = ""

@@ -1,0 +1,117 @@
+"""The long-lived objects one `yiju serve` process shares between the HTTP API and the Gradio screens."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.api.keys import KeyStore
+from assistant.api.limits import RateLimiter
+from assistant.api.metrics import Metrics
+from assistant.config import YijuConfig
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from assistant.pipeline import Pipeline
+
+log = logging.getLogger("yiju.serve")
+
+# Display labels (the UI's domain switch) → domain names the pipeline knows.
+DOMAIN_ALIASES: dict[str, str] = {"自动": "auto", "医疗": "medical", "法律": "legal", "": "auto"}
+
+
+class Services:
+    """Keys, limits, metrics and the (lazily built, retried) pipeline for one server process."""
+
+    def __init__(self, home: Path, config: YijuConfig) -> None:
+        self.home = Path(home)
+        self.config = config
+        self.keys = KeyStore(self.home / "keys.sqlite")
+        self.metrics = Metrics()
+        self.public_limiter = RateLimiter(config.server.public_rate_per_minute)
+        self.import_lock = threading.Lock()
+        self._pipeline: Pipeline | None = None
+        self._lock = threading.Lock()
+        self.last_error: str = ""
+
+    def pipeline(self) -> Pipeline:
+        """The pipeline, built on first use; a failed build (e.g. Chroma server down) is retried next call."""
+        if self._pipeline is not None:
+            return self._pipeline
+        with self._lock:
+            if self._pipeline is None:
+                from assistant.pipeline import Pipeline
+
+                try:
+                    self._pipeline = Pipeline.from_home(self.home, self.config)
+                    self.last_error = ""
+                except Exception as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    raise
+            return self._pipeline
+
+    @property
+    def ready(self) -> bool:
+        """True once the pipeline has been built."""
+        return self._pipeline is not None
+
+    def kb(self) -> Any:
+        """The knowledge base (through the pipeline, so there is one store handle per process)."""
+        return self.pipeline().kb
+
+    def audit(self) -> Any:
+        """The audit store and review queue."""
+        return self.pipeline().audit
+
+    def domains(self) -> list[str]:
+        """Domains the pipeline serves (without "auto")."""
+        return list(self.pipeline().domains)
+
+    def resolve_domain(self, value: str) -> str:
+        """Map a UI label or name to a domain name; raises ValueError naming the valid choices."""
+        name = DOMAIN_ALIASES.get(value.strip(), value.strip())
+        valid = self.domains()
+        if name != "auto" and name not in valid:
+            raise ValueError(f"unknown domain {value!r}; choose one of: auto, {', '.join(valid)}")
+        return name
+
+    def adapters(self) -> list[Any]:
+        """Registered adapters (empty when the adapters package is not installed yet)."""
+        try:
+            from adapters.registry import list_adapters
+        except ImportError:
+            return []
+        return list(list_adapters(self.home))
+
+    def authorize(self, key: str | None, required: str) -> str:
+        """For the Gradio screens: the key's name if it may act as `required`; else PermissionError."""
+        from assistant.api.keys import role_allows
+
+        if not key or not key.strip():
+            raise PermissionError(f"enter an API key with role '{required}'")
+        info = self.keys.verify(key.strip())
+        if info is None:
+            self.metrics.count("auth_failures", route="ui", reason="invalid")
+            raise PermissionError("invalid or revoked API key")
+        if not role_allows(info.role, required):
+            self.metrics.count("auth_failures", route="ui", reason="role")
+            raise PermissionError(f"a '{info.role}' key may not do this (needs '{required}')")
+        return info.name
+
+    def retrieved_passages(self, retrieved: list[dict]) -> list[Any]:
+        """Look up the verbatim passages an audited turn was answered from (ids '<law>@<version>#<no>')."""
+        kb = self.kb()
+        out = []
+        for entry in retrieved:
+            pid = str(entry.get("id", ""))
+            law, _, rest = pid.partition("@")
+            version, _, number = rest.partition("#")
+            passage = None
+            if law and number.isdigit():
+                try:
+                    passage = kb.lookup(law, int(number), version=version or None)
+                except Exception:  # noqa: BLE001 - a removed law just shows as missing
+                    passage = None
+            out.append((pid, passage))
+        return out

@@ -1,0 +1,220 @@
+"""The `extractive` generator: no LLM. It picks the retrieved sentences that best cover the question.
+
+Relevance is character-bigram overlap with the question (Chinese has no spaces; bigrams are robust,
+need no tokenizer load and cost microseconds), with a small bonus for higher-ranked passages. The
+answer cites exactly the passages its points came from, so its citations always verify. Deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from assistant.answer_format import article_label, int_to_cn, render
+from assistant.domains import DomainSpec
+from assistant.generators.base import GenParams, Message
+from assistant.generators.config import ExtractiveConfig
+from assistant.routing import keyword_hits
+from knowledge.types import Passage
+from safety.types import Answer, Citation
+
+# Characters that carry no topic (question words, particles, pronouns); a bigram made only of them,
+# or containing one of the weakest, is ignored when measuring overlap.
+_STOP_CHARS = set(
+    "的了吗呢吧啊么是在有和与或及我你他她它们这那哪怎什么可以能会要该请问如何为呀嘛吗？?，,。！!、：:；;（）()《》“”\"' "
+)
+# Question particles never carry topic: a bigram containing one is dropped ("资怎" in "工资怎么办").
+_PARTICLES = set("的了吗呢吧啊么怎什哪呀嘛？?，,。！!、：:；;（）()《》“”\"' ")
+_STOP_BIGRAMS = {
+    "内容",
+    "规定",
+    "什么",
+    "怎么",
+    "如何",
+    "是否",
+    "哪些",
+    "可以",
+    "应该",
+    "需要",
+    "情况",
+    "问题",
+    "一下",
+    "请问",
+}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_SENTENCE_END = re.compile(r"(?<=[。；！？;!?])|\n+")
+_ARTICLE_PREFIX = re.compile(r"^\s*第[0-9零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?\s*")
+
+
+def content_grams(text: str) -> set[str]:
+    """Topic-bearing units of text: CJK character bigrams (stop bigrams removed) and lower-cased ASCII words."""
+    grams: set[str] = set()
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        if len(run) == 1 and run not in _STOP_CHARS:
+            grams.add(run)
+        for i in range(len(run) - 1):
+            bg = run[i : i + 2]
+            if (
+                bg in _STOP_BIGRAMS
+                or bg[0] in _PARTICLES
+                or bg[1] in _PARTICLES
+                or (bg[0] in _STOP_CHARS and bg[1] in _STOP_CHARS)
+            ):
+                continue
+            grams.add(bg)
+    grams.update(w.lower() for w in _WORD.findall(text) if len(w) > 1 or w.isdigit())
+    return grams
+
+
+def passage_grams(p: Passage) -> set[str]:
+    """Grams of a passage including its citation and titles (so 劳动合同法第四十七条 matches its article)."""
+    return content_grams(f"{p.citation} {p.law_full} {p.chapter} {p.text}")
+
+
+def coverage(question_grams: set[str], grams: set[str]) -> float:
+    """Share of the question's grams found in `grams` (0 when the question has none; at most 1).
+
+    Long questions (stories) are capped at 12 grams in the denominator: a passage does not have to
+    echo every detail of a story to be the right basis for it."""
+    if not question_grams:
+        return 0.0
+    return min(1.0, len(question_grams & grams) / min(len(question_grams), 12))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split article text into sentences on 。；！？ and line breaks; the 第X条 prefix is dropped."""
+    text = _ARTICLE_PREFIX.sub("", text.strip())
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+_LIST_ITEM = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]\s*")
+_LEAD_IN = re.compile(r"[：:]\s*$")
+
+
+def answer_units(text: str) -> list[str]:
+    """Self-contained statements of an article, in order.
+
+    A list item such as "（二）未及时足额支付劳动报酬的；" means nothing alone, so it is joined to its
+    lead-in ("用人单位有下列情形之一的，劳动者可以解除劳动合同：…"); other lines split into sentences.
+    """
+    units: list[str] = []
+    lead = ""
+    for line in (ln.strip() for ln in _ARTICLE_PREFIX.sub("", text.strip()).splitlines()):
+        if not line:
+            continue
+        if lead and _LIST_ITEM.match(line):
+            item = _LIST_ITEM.sub("", line).rstrip("；;。，,")
+            units.append(f"{lead}：{item}")
+            continue
+        lead = ""
+        sentences = split_sentences(line)
+        if sentences and _LEAD_IN.search(sentences[-1]):
+            lead = _LEAD_IN.sub("", sentences[-1]).strip()
+            sentences = sentences[:-1]
+        units.extend(sentences)
+    return units
+
+
+def names_article(question: str, p: Passage) -> bool:
+    """True when the question names this article exactly (劳动合同法第四十七条 / 《劳动合同法》第47条)."""
+    if p.article_no is None:
+        return False
+    q = re.sub(r"[《》\s]", "", question)
+    labels = {p.article_label, f"第{p.article_no}条", f"第{int_to_cn(p.article_no)}条"} - {""}
+    return any(f"{name}{label}" in q for name in {p.law, p.law_full} - {""} for label in labels)
+
+
+def classify(question: str, passages: Sequence[Passage], domain: DomainSpec) -> str:
+    """Pick 【分类】: question keywords weigh most, then the laws cited, then words in the cited text."""
+    best, best_score = domain.default_category, 0.0
+    laws = {p.law for p in passages}
+    body = " ".join(p.text for p in passages)
+    for cat in domain.categories:
+        score = 3.0 * sum(min(len(w), 4) for w in keyword_hits(question, set(cat.keywords)))
+        score += 4.0 * len(laws & set(cat.laws))
+        score += 0.5 * len(keyword_hits(body, set(cat.keywords)))
+        if score > best_score:  # strict: ties keep the earlier (more specific, listed first) category
+            best, best_score = cat.name, score
+    return best
+
+
+class ExtractiveGenerator:
+    """Builds 【分类】/【要点】/【依据】 from the retrieved passages in `params` (the messages are ignored)."""
+
+    kind = "extractive"
+    model_name = "extractive"
+
+    def __init__(self, config: ExtractiveConfig | None = None) -> None:
+        self.config = config or ExtractiveConfig()
+
+    def answer(self, question: str, passages: Sequence[Passage], domain: DomainSpec) -> Answer:
+        """The structured answer (unverified citations without text; the pipeline fills the verbatim text).
+
+        An article the question names exactly is answered from its own opening statements; otherwise the
+        statements covering most of the question (synonyms expanded) win, at most two per article.
+        """
+        named = [i for i, p in enumerate(passages) if names_article(question, p)]
+        if named:
+            chosen = [(i, pos, u) for i in named[:1] for pos, u in enumerate(answer_units(passages[i].text))]
+            chosen = chosen[: self.config.max_points]
+        else:
+            chosen = self._best_units(domain.expand(question), passages)
+        points: list[str] = []
+        cited_ranks: list[int] = []
+        for rank, _pos, unit in chosen:
+            p = passages[rank]
+            if len(unit) > self.config.max_sentence_chars:
+                unit = unit[: self.config.max_sentence_chars - 1] + "…"
+            points.append(f"{unit.rstrip('；;。，,')}（{p.citation}）")
+            if rank not in cited_ranks:
+                cited_ranks.append(rank)
+        used = [passages[r] for r in cited_ranks]
+        citations = [
+            Citation(
+                law=p.law,
+                article_no=p.article_no,
+                article_label=p.article_label or article_label(p.article_no),
+            )
+            for p in used
+        ]
+        return Answer(
+            category=classify(question, used or passages, domain), points=points, citations=citations
+        )
+
+    def _best_units(self, question: str, passages: Sequence[Passage]) -> list[tuple[int, int, str]]:
+        q = content_grams(question)
+        scored: list[tuple[float, int, int, str]] = []
+        for rank, p in enumerate(passages):
+            for pos, unit in enumerate(answer_units(p.text)):
+                s = coverage(q, content_grams(unit))
+                # Rank bonus breaks ties toward better-retrieved articles; position bonus toward an article's lead.
+                scored.append((s + 0.05 / (1 + rank) + 0.01 / (1 + pos), rank, pos, unit))
+        chosen: list[tuple[int, int, str]] = []
+        per_passage: dict[int, int] = {}
+        best = max((t[0] for t in scored), default=0.0)
+        for score, rank, pos, unit in sorted(scored, key=lambda t: (-t[0], t[1], t[2])):
+            if len(chosen) >= self.config.max_points:
+                break
+            # Two statements per article at most, and nothing far weaker than the best one.
+            if per_passage.get(rank, 0) >= 2 or (chosen and score < 0.5 * best):
+                continue
+            chosen.append((rank, pos, unit))
+            per_passage[rank] = per_passage.get(rank, 0) + 1
+        # Present points in passage order, then statement order, so the answer reads like the law.
+        return sorted(chosen)
+
+    def generate(self, messages: Sequence[Message], params: GenParams) -> str:
+        """Render the extractive answer as text (the same text every time for the same inputs)."""
+        if params.domain is None:
+            raise ValueError("the extractive generator needs params.domain")
+        if not params.passages:
+            raise ValueError("the extractive generator needs retrieved passages")
+        return render(self.answer(params.question, params.passages, params.domain), with_text=False)
+
+    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
+        """Yield the answer line by line."""
+        yield from self.generate(messages, params).splitlines(keepends=True)
+
+    def close(self) -> None:
+        """Nothing to release."""

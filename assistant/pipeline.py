@@ -1,0 +1,653 @@
+"""The answer pipeline: one question through safety, retrieval, generation, verification and audit.
+
+```
+question ─▶ policy.check_input ─▶ kb.retrieve ─▶ basis filter ─▶ prompt ─▶ Generator.generate
+         ─▶ answer_format.parse (one repair) ─▶ verify_citations ─▶ policy.check_output
+         ─▶ policy.apply_disclaimer ─▶ audit.record ─▶ AskResult
+```
+Guarantees that no question text can switch off (they are code, not prompt): every citation shown is a
+retrieved article with its verbatim text; citations the generator invents are removed (also inside key
+points) and the turn is flagged; flagged output is held for review and the user sees only the hold
+message; the disclaimer is always attached; every turn — refused, no basis, held, failed — is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.answer_format import AnswerFormatError, cn_to_int, parse, render
+from assistant.config import YijuConfig, load_config
+from assistant.domains import DomainSpec, load_domains
+from assistant.errors import DomainError
+from assistant.generators import Generator, GenParams, build_generator
+from assistant.generators.config import ExtractiveConfig
+from assistant.generators.extractive import (
+    ExtractiveGenerator,
+    content_grams,
+    coverage,
+    names_article,
+    passage_grams,
+)
+from assistant.prompt import build_messages, build_repair_messages
+from assistant.routing import route
+from knowledge.types import Passage
+from safety.types import Answer, Citation, Question, Turn, TurnStatus, Verdict
+
+log = logging.getLogger(__name__)
+
+# Control and format characters (zero-width joiners, bidi overrides…) can hide words from keyword rules.
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs"}
+_SPACES = re.compile(r"[ \t\u3000]+")
+_REMOVED_CITATION = "〔未核实的引用已删除〕"
+_STREAM_PIECE = re.compile(r"[^。；\n]*[。；\n]|[^。；\n]+$")
+
+
+class AskResult(BaseModel):
+    """What a caller gets back for one question (the HTTP API returns it as JSON)."""
+
+    turn_id: str | None = Field(default=None, description="Audit id of this turn")
+    domain: str
+    status: TurnStatus
+    category: str = ""
+    points: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(
+        default_factory=list, description="Verified: retrieved, with verbatim text"
+    )
+    disclaimer: str = ""
+    flags: list[str] = Field(default_factory=list, description="What went wrong or was changed on the way")
+    message: str = Field(
+        default="", description="Refusal / no-basis / under-review / error text for the user"
+    )
+    rendered: str = Field(default="", description="The full text shown to the user")
+    latency_ms: float = 0.0
+    generator: str = ""
+    adapter: str | None = None
+
+
+class _TurnState:
+    """Mutable record of one turn while it moves through the pipeline (becomes the audit `Turn`)."""
+
+    def __init__(self, question: str, domain: str, client_id: str | None) -> None:
+        self.t0 = time.perf_counter()
+        self.question = question
+        self.query = question  # what retrieval and the generator see (injection phrases removed)
+        self.domain = domain
+        self.client_id = client_id
+        self.retrieved: list[Passage] = []
+        self.verdicts: list[Verdict] = []
+        self.flags: list[str] = []
+        self.raw = ""
+        self.generator_kind = ""
+        self.generator_model = ""
+        self.adapter: str | None = None
+
+    def flag(self, name: str) -> None:
+        if name not in self.flags:
+            self.flags.append(name)
+
+    @property
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000.0
+
+
+def clean_question(text: str) -> str:
+    """Drop invisible/control characters, normalise spaces; keep every visible character (any script)."""
+    kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _INVISIBLE)
+    lines = [_SPACES.sub(" ", ln).strip() for ln in kept.splitlines()]
+    return "\n".join(ln for ln in lines if ln)
+
+
+class Pipeline:
+    """Answers questions. Build with `Pipeline.from_home(home)`; thread-safe for concurrent `ask` calls."""
+
+    def __init__(
+        self,
+        *,
+        kb: Any,
+        audit: Any,
+        domains: Mapping[str, DomainSpec],
+        generator: Generator,
+        policies: Mapping[str, Any] | None = None,
+        config: YijuConfig | None = None,
+        home: Path | None = None,
+        fallback_to_extractive: bool | None = None,
+        default_domain: str = "legal",
+    ) -> None:
+        """Wire the parts; `policies` defaults to loading each domain's `safety_policy`."""
+        self.kb = kb
+        self.audit = audit
+        self.home = home
+        self.config = config or YijuConfig()
+        self._domains = dict(domains)
+        if not self._domains:
+            raise DomainError("no domains configured")
+        self.default_domain = default_domain if default_domain in self._domains else next(iter(self._domains))
+        self.generator = generator
+        self.policies = dict(policies) if policies is not None else load_policies(self._domains)
+        missing = [d for d in self._domains if d not in self.policies]
+        if missing:
+            raise DomainError(f"no safety policy for domain(s): {', '.join(missing)}")
+        if fallback_to_extractive is None:
+            fallback_to_extractive = bool(
+                getattr(getattr(generator, "config", None), "fallback_to_extractive", True)
+            )
+        self.fallback_to_extractive = fallback_to_extractive
+        extractive_cfg = self.config.generator_config() if self.config else None
+        self._extractive = (
+            generator
+            if isinstance(generator, ExtractiveGenerator)
+            else ExtractiveGenerator(extractive_cfg if isinstance(extractive_cfg, ExtractiveConfig) else None)
+        )
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_home(cls, home: Path, config: YijuConfig | None = None) -> Pipeline:
+        """The production wiring: KB, audit store, domains, policies and generator from one data directory."""
+        from knowledge.kb import KnowledgeBase
+        from safety.audit import SqliteAuditStore
+
+        home = Path(home)
+        config = config or load_config(None, home)
+        domains = load_domains([p if p.is_absolute() else home / p for p in config.domains_dirs])
+        policies = load_policies(domains)
+        kb = KnowledgeBase.open(home, config.knowledge_config())
+        masker = _combined_masker(policies.values())
+        audit = SqliteAuditStore(home / "audit.sqlite", mask_pii=masker)
+        generator = build_generator(config.generator_config(), home)
+        return cls(
+            kb=kb,
+            audit=audit,
+            domains=domains,
+            generator=generator,
+            policies=policies,
+            config=config,
+            home=home,
+            default_domain=config.default_domain,
+        )
+
+    @property
+    def domains(self) -> list[str]:
+        """Names of the configured domains."""
+        return list(self._domains)
+
+    def domain_spec(self, name: str) -> DomainSpec:
+        """The `DomainSpec` of a configured domain (DomainError for an unknown one)."""
+        try:
+            return self._domains[name]
+        except KeyError as exc:
+            raise DomainError(f"unknown domain {name!r}; known: {', '.join(self._domains)}") from exc
+
+    def resolve_domain(self, question: str, domain: str | None = "auto") -> str:
+        """`auto` (or empty) → the routing classifier's choice; otherwise the name itself, validated."""
+        if not domain or domain == "auto":
+            return route(question, self._domains, self.default_domain).domain
+        return self.domain_spec(domain).name
+
+    def close(self) -> None:
+        """Release the generator (model memory, HTTP clients)."""
+        for part in (self.generator,):
+            closer: Callable[[], None] | None = getattr(part, "close", None)
+            if closer:
+                closer()
+
+    # ------------------------------------------------------------------ public API
+    def ask(self, question: str, domain: str = "auto", client_id: str | None = None) -> AskResult:
+        """Answer one question; never raises for bad input or generator failures (status "error" instead).
+
+        Raises `knowledge.errors.StoreUnavailable` (after auditing the turn) when the vector store is down,
+        so the HTTP layer can answer 503.
+        """
+        return self._run(question, domain, client_id)
+
+    def ask_stream(self, question: str, domain: str = "auto", client_id: str | None = None) -> Iterator[dict]:
+        """Yield `{"type": "token", "text"}` pieces of the *checked* answer, then one `{"type": "final"}`.
+
+        Tokens are released only after citation verification and the output safety check: streaming raw
+        generator tokens would show unverified citations or text that must be held for review.
+        """
+        result = self._run(question, domain, client_id)
+        for piece in _STREAM_PIECE.findall(result.rendered):
+            if piece:
+                yield {"type": "token", "text": piece}
+        yield {"type": "final", "result": result}
+
+    # ------------------------------------------------------------------ the flow
+    def _run(self, question: str, requested_domain: str, client_id: str | None) -> AskResult:
+        text = clean_question(question) if isinstance(question, str) else ""
+        state = _TurnState(text or (question if isinstance(question, str) else repr(question)), "", client_id)
+        try:
+            domain_name = self.resolve_domain(text, requested_domain)
+        except DomainError as exc:
+            state.domain = str(requested_domain)[:40]
+            state.flag("unknown_domain")
+            return self._finish_error(
+                state, None, f"未知的领域：{requested_domain}（可选：{'、'.join(self.domains)}）", exc
+            )
+        spec = self._domains[domain_name]
+        state.domain = domain_name
+        limit = self.config.server.max_question_chars
+        if not text:
+            state.flag("empty_question")
+            return self._finish_error(state, spec, "问题不能为空，请输入要咨询的问题。")
+        if len(text) > limit:
+            state.flag("question_too_long")
+            return self._finish_error(state, spec, f"问题过长（{len(text)} 字），请精简到 {limit} 字以内。")
+        try:
+            return self._answer(state, spec)
+        except Exception as exc:  # noqa: BLE001 - every failure is audited; StoreUnavailable re-raised below
+            if _is_store_unavailable(exc):
+                state.flag("store_unavailable")
+                self._finish_error(state, spec, "知识库暂时无法访问，请稍后再试。", exc)
+                raise
+            log.exception("pipeline failure")
+            state.flag("internal_error")
+            return self._finish_error(state, spec, spec.error_message, exc)
+
+    def _answer(self, state: _TurnState, spec: DomainSpec) -> AskResult:
+        policy = self.policies[spec.name]
+        q = Question(text=state.question, domain=spec.name, client_id=state.client_id)
+
+        verdict = policy.check_input(q)
+        state.verdicts.append(verdict)
+        if verdict.action == "refuse":
+            return self._finish_message(state, spec, policy, "refused", verdict.message)
+
+        # Injected instructions ("忽略以上规则…") are kept away from retrieval and the generator; the
+        # policy still saw the full text above and will hold the answer for review at output.
+        sanitize = getattr(policy, "sanitize_question", None)
+        state.query = sanitize(state.question) if sanitize else state.question
+        if state.query != state.question:
+            state.flag("injection_stripped")
+        state.retrieved = self._retrieve(state.query, spec)
+        basis = self.select_basis(state.query, state.retrieved, spec)
+        if not basis:
+            state.flag("no_basis")
+            return self._finish_message(state, spec, policy, "no_basis", spec.no_basis_message)
+
+        answer = self._generate_answer(state, spec, basis)
+        if answer is None:
+            return self._finish_error(state, spec, spec.error_message)
+        answer = self._normalise_category(answer, spec, state)
+        answer = self._verify(answer, basis, state)
+        if not answer.citations:
+            # Nothing the generator said is backed by a retrieved article: say so rather than guess.
+            state.flag("no_verified_citation")
+            state.raw = state.raw or answer.raw
+            return self._finish_message(state, spec, policy, "no_basis", spec.no_basis_message)
+
+        # The disclaimer is attached before the output check so the check sees exactly what users would.
+        answer = self._with_disclaimer(answer, spec, policy)
+        out_verdict = policy.check_output(q, answer, basis)
+        state.verdicts.append(out_verdict)
+        if out_verdict.action == "amend":
+            answer = self._amend(answer, out_verdict, basis, spec, policy, state)
+        full = render(answer)
+        if out_verdict.action == "flag":
+            state.flag("under_review")
+            message = spec.review_message
+            shown = self._with_disclaimer(Answer(), spec, policy).disclaimer
+            return self._record(
+                state,
+                spec,
+                status="under_review",
+                final_answer=full,
+                result=dict(message=message, disclaimer=shown, rendered=f"{message}\n\n{shown}".strip()),
+                flagged=True,
+            )
+        return self._record(
+            state,
+            spec,
+            status="answered",
+            final_answer=full,
+            result=dict(
+                category=answer.category,
+                points=answer.points,
+                citations=answer.citations,
+                disclaimer=answer.disclaimer,
+                rendered=full,
+            ),
+            flagged="citation_removed" in state.flags,
+        )
+
+    # ------------------------------------------------------------------ steps
+    def retrieve(self, question: str, domain: str) -> list[Passage]:
+        """The passages the pipeline retrieves for `question` in `domain` (before the basis filter)."""
+        return self._retrieve(question, self.domain_spec(domain))
+
+    def _retrieve(self, question: str, spec: DomainSpec) -> list[Passage]:
+        r = spec.retrieval
+        wanted = set(r.knowledge_domains)
+        if r.filter == "post":
+            # One unfiltered search, kept by domain: a filtered vector query scans the whole collection.
+            pool = self.kb.retrieve(question, domain=None, k=r.k * r.post_factor)
+            kept = [p for p in pool if p.domain in wanted][: r.k * len(wanted)]
+            if len(kept) >= r.k:
+                return kept
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for kd in r.knowledge_domains:
+            for p in self.kb.retrieve(question, domain=kd, k=r.k):
+                if p.id not in seen:
+                    seen.add(p.id)
+                    passages.append(p)
+        if len(r.knowledge_domains) > 1:
+            passages.sort(key=lambda p: -p.score)
+        return passages
+
+    @staticmethod
+    def select_basis(question: str, passages: Sequence[Passage], spec: DomainSpec) -> list[Passage]:
+        """Retrieved passages good enough to answer from: score ≥ min_score and enough topical overlap.
+
+        An article the question names exactly (《劳动合同法》第四十七条) always qualifies, and comes first.
+        """
+        q = content_grams(spec.expand(question))
+        exact: list[Passage] = []
+        topical: list[Passage] = []
+        for p in passages:
+            if names_article(question, p):
+                exact.append(p)
+            elif (
+                p.score >= spec.retrieval.min_score
+                and coverage(q, passage_grams(p)) >= spec.retrieval.min_overlap
+            ):
+                topical.append(p)
+        return [*exact, *topical][: spec.retrieval.max_passages]
+
+    def _generate_answer(self, state: _TurnState, spec: DomainSpec, basis: list[Passage]) -> Answer | None:
+        gen = self.generator
+        state.generator_kind = getattr(gen, "kind", type(gen).__name__)
+        state.generator_model = str(getattr(gen, "model_name", ""))
+        uses_adapter = state.generator_kind not in ("extractive",)
+        state.adapter = spec.adapter if uses_adapter else None
+        messages = build_messages(state.query, spec, basis)
+        params = GenParams(question=state.query, domain=spec, passages=basis, adapter=state.adapter)
+        try:
+            resolver = getattr(gen, "resolve_adapter", None)
+            if resolver is not None and state.adapter is not None:
+                # What really runs (None = base model when no adapter exists for the domain); raises for a
+                # corrupt adapter directory, which lands in the fallback below.
+                state.adapter = resolver(state.adapter)
+                params = params.model_copy(update={"adapter": state.adapter})
+            raw = gen.generate(messages, params)
+            state.raw = raw
+            try:
+                return parse(raw)
+            except AnswerFormatError as first:
+                state.flag("malformed_output")
+                raw2 = gen.generate(build_repair_messages(messages, raw, str(first), spec), params)
+                state.raw = f"{raw}\n\n--- repair ---\n{raw2}"
+                try:
+                    answer = parse(raw2)
+                    state.flag("repaired")
+                    return answer
+                except AnswerFormatError as second:
+                    return self._fallback(state, spec, basis, "malformed_output", second)
+        except AnswerFormatError as exc:  # raised by an odd backend itself
+            return self._fallback(state, spec, basis, "malformed_output", exc)
+        except Exception as exc:  # noqa: BLE001 - any backend failure: dead server, corrupt adapter, OOM…
+            if _is_store_unavailable(exc):
+                raise
+            log.warning("generator %s failed: %s", state.generator_kind, exc)
+            state.flag("generator_error")
+            state.verdicts.append(Verdict(action="allow", rule="generator.error", message=str(exc)[:500]))
+            return self._fallback(state, spec, basis, "generator_error", exc)
+
+    def _fallback(
+        self, state: _TurnState, spec: DomainSpec, basis: list[Passage], reason: str, exc: Exception
+    ) -> Answer | None:
+        if not self.fallback_to_extractive or state.generator_kind == "extractive":
+            state.flag(reason)
+            return None
+        state.flag("extractive_fallback")
+        answer = self._extractive.answer(state.query, basis, spec)
+        state.raw = f"{state.raw}\n\n--- fallback after {reason}: {str(exc)[:300]} ---\n{render(answer, with_text=False)}"
+        return answer
+
+    @staticmethod
+    def _normalise_category(answer: Answer, spec: DomainSpec, state: _TurnState) -> Answer:
+        names = spec.category_names
+        if answer.category in names:
+            return answer
+        close = [n for n in names if n in answer.category or answer.category in n]
+        state.flag("category_normalised")
+        return answer.model_copy(update={"category": close[0] if close else spec.default_category})
+
+    def _verify(self, answer: Answer, basis: list[Passage], state: _TurnState) -> Answer:
+        """Keep only retrieved citations (verbatim text filled); scrub unverified ones from the points too."""
+        from safety.citations import verify_citations
+
+        check = verify_citations(answer, basis)
+        if check.removed:
+            state.flag("citation_removed")
+            state.verdicts.append(
+                Verdict(
+                    action="amend",
+                    rule="citations.removed",
+                    details={"removed": [c.model_dump() for c in check.removed]},
+                )
+            )
+        points = []
+        for point in check.answer.points:
+            point, changed = _scrub_unverified(point, basis)
+            if changed:
+                state.flag("citation_removed")
+            points.append(point)
+        return check.answer.model_copy(update={"points": points})
+
+    @staticmethod
+    def _with_disclaimer(answer: Answer, spec: DomainSpec, policy: Any) -> Answer:
+        """The safety policy's disclaimer (it has the last word); the domain's when the policy has none."""
+        answer = policy.apply_disclaimer(answer.model_copy(update={"disclaimer": spec.disclaimer}))
+        if not answer.disclaimer.strip():
+            answer = answer.model_copy(update={"disclaimer": spec.disclaimer})
+        return answer
+
+    def _amend(
+        self,
+        answer: Answer,
+        verdict: Verdict,
+        basis: list[Passage],
+        spec: DomainSpec,
+        policy: Any,
+        state: _TurnState,
+    ) -> Answer:
+        """Apply an "amend" verdict: a replacement answer or disclaimer from the policy, re-verified."""
+        details = verdict.details if isinstance(verdict.details, dict) else {}
+        amended = details.get("answer")
+        if isinstance(amended, dict | Answer):
+            answer = Answer.model_validate(amended) if isinstance(amended, dict) else amended
+            # A replacement goes through verification again: an amendment must not smuggle citations in.
+            answer = self._verify(answer, basis, state)
+        if isinstance(details.get("disclaimer"), str) and details["disclaimer"].strip():
+            answer = answer.model_copy(update={"disclaimer": details["disclaimer"].strip()})
+        state.flag("amended")
+        return self._with_disclaimer(answer, spec, policy)
+
+    # ------------------------------------------------------------------ finishing
+    def _finish_message(
+        self, state: _TurnState, spec: DomainSpec, policy: Any, status: TurnStatus, message: str
+    ) -> AskResult:
+        disclaimer = self._with_disclaimer(Answer(), spec, policy).disclaimer
+        rendered = f"{message}\n\n{disclaimer}".strip()
+        return self._record(
+            state,
+            spec,
+            status=status,
+            final_answer=rendered,
+            result=dict(message=message, disclaimer=disclaimer, rendered=rendered),
+            flagged=False,
+        )
+
+    def _finish_error(
+        self, state: _TurnState, spec: DomainSpec | None, message: str, exc: Exception | None = None
+    ) -> AskResult:
+        if exc is not None:
+            state.verdicts.append(
+                Verdict(
+                    action="allow", rule="pipeline.error", message=f"{type(exc).__name__}: {str(exc)[:500]}"
+                )
+            )
+        policy = self.policies.get(spec.name) if spec else None
+        disclaimer = (getattr(policy, "disclaimer", "") or spec.disclaimer) if spec else ""
+        return self._record(
+            state,
+            spec,
+            status="error",
+            final_answer=message,
+            result=dict(message=message, disclaimer=disclaimer, rendered=message),
+            flagged=False,
+        )
+
+    def _record(
+        self,
+        state: _TurnState,
+        spec: DomainSpec | None,
+        *,
+        status: TurnStatus,
+        final_answer: str,
+        result: dict,
+        flagged: bool,
+    ) -> AskResult:
+        latency = state.elapsed_ms
+        turn = Turn(
+            domain=state.domain or (spec.name if spec else ""),
+            question=state.question,
+            status=status,
+            retrieved=[
+                {"id": p.id, "content_hash": p.content_hash, "score": p.score} for p in state.retrieved
+            ],
+            generator_kind=state.generator_kind,
+            generator_model=state.generator_model,
+            adapter_name=state.adapter or "",
+            adapter_version=self._adapter_version(state.adapter),
+            kb_version=self._kb_version(),
+            raw_answer=state.raw,
+            final_answer=final_answer,
+            verdicts=[
+                *state.verdicts,
+                *([Verdict(action="allow", rule="flags", details={"flags": state.flags})]),
+            ],
+            flagged=flagged,
+            latency_ms=latency,
+            client_id=state.client_id,
+        )
+        turn_id = self.audit.record(turn)
+        return AskResult(
+            turn_id=turn_id,
+            domain=turn.domain,
+            status=status,
+            flags=list(state.flags),
+            latency_ms=round(latency, 2),
+            generator=state.generator_kind,
+            adapter=state.adapter,
+            **result,
+        )
+
+    def _kb_version(self) -> str:
+        try:
+            return str(self.kb.kb_version)
+        except Exception:  # noqa: BLE001 - a store that is down still gets its turn audited
+            return ""
+
+    def _adapter_version(self, adapter: str | None) -> str:
+        if not adapter or self.home is None:
+            return ""
+        try:
+            from adapters.registry import list_adapters
+
+            for m in list_adapters(self.home):
+                if m.name == adapter:
+                    return str(m.version)
+        except Exception:  # noqa: BLE001 - the registry is optional (extractive / served models)
+            return ""
+        return ""
+
+
+# ---------------------------------------------------------------------- helpers
+def load_policies(domains: Mapping[str, DomainSpec]) -> dict[str, Any]:
+    """Load each domain's safety policy (built-in name or a YAML file in the domain folder)."""
+    from safety.policy import load_policy
+
+    out: dict[str, Any] = {}
+    for name, spec in domains.items():
+        try:
+            out[name] = load_policy(spec.safety_policy_ref())
+        except Exception as exc:
+            where = spec.folder / "domain.yaml" if spec.folder else name
+            raise DomainError(f"{where}: safety_policy {spec.safety_policy!r}: {exc}") from exc
+    return out
+
+
+def _combined_masker(policies: Any) -> Callable[[str], str] | None:
+    maskers = [p.mask_pii for p in policies if hasattr(p, "mask_pii") and getattr(p, "mask_stored", True)]
+    if not maskers:
+        return None
+
+    def mask(text: str) -> str:
+        for m in maskers:
+            text = m(text)
+        return text
+
+    return mask
+
+
+def _is_store_unavailable(exc: BaseException) -> bool:
+    try:
+        from knowledge.errors import StoreUnavailable
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, StoreUnavailable)
+
+
+_NUMERAL = r"[0-9零〇一二两三四五六七八九十百千]+"
+# 《X法》第N条 (explicit) or X法第N条 (bare: the name is a run of CJK ending in a law-type word).
+_CITE_SPAN = re.compile(
+    r"《(?P<blaw>[^《》]{1,60})》\s*(?:的)?\s*第\s*(?P<bno>" + _NUMERAL + r")\s*条"
+    r"|(?P<law>[\u4e00-\u9fff]{1,30}?(?:法|条例|规定|办法|解释|细则))\s*第\s*(?P<no>" + _NUMERAL + r")\s*条"
+)
+_SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|解释|细则)$")
+# Words that often precede a bare law name; they are not part of it.
+_LEAD_WORDS = re.compile(r"^(?:依照|按照|根据|依据|违反|参照|适用|对照|符合|依|按|据|见|即|由|和|与|及|或)+")
+
+
+def _verified(law: str, no: int | None, basis: Sequence[Passage]) -> bool:
+    from safety.citations import normalize_law
+
+    law = normalize_law(law)
+    return any(no == p.article_no and law in {normalize_law(p.law), normalize_law(p.law_full)} for p in basis)
+
+
+def _scrub_unverified(point: str, basis: Sequence[Passage]) -> tuple[str, bool]:
+    """Replace citations inside a key point that name no retrieved article; report whether any was replaced.
+
+    A point quoting an article verbatim is left alone (its 本法第X条 cross-references are the law's own
+    words); so are cross-references such as 本法第四十七条 / 前款 that name no other law.
+    """
+    body = re.sub(r"（《[^》]*》第[^）]*条）$", "", point).strip().rstrip("；;。")
+    pieces = [x.strip() for x in re.split(r"[：:]", body) if x.strip()]
+    if pieces and any(all(x in p.text for x in pieces) for p in basis):
+        return point, False  # verbatim statements (a list item joined to its lead-in included)
+
+    def repl(m: re.Match) -> str:
+        if m.group("blaw") is not None:
+            law, no = m.group("blaw"), cn_to_int(m.group("bno"))
+            return m.group(0) if _verified(law, no, basis) else _REMOVED_CITATION
+        law, no = _LEAD_WORDS.sub("", m.group("law")), cn_to_int(m.group("no"))
+        if law.startswith("本") or _SELF_REFERENCE.search(law) or len(law) < 2:
+            return m.group(0)  # 本法第四十七条: a reference inside the quoted law itself
+        # Any suffix of the bare run may be the law's name (…终止劳动合同法第十条 → 劳动合同法).
+        if any(_verified(law[i:], no, basis) for i in range(len(law) - 1)):
+            return m.group(0)
+        lead = m.group("law")[: len(m.group("law")) - len(law)]
+        return lead + _REMOVED_CITATION
+
+    new = _CITE_SPAN.sub(repl, point)
+    return new, new != point

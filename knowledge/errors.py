@@ -1,0 +1,26 @@
+"""Knowledge-base exceptions. They turn into user text only at the CLI/API/UI edge."""
+
+from __future__ import annotations
+
+
+class KnowledgeError(Exception):
+    """Base class for knowledge-base errors reported to users as plain text."""
+
+
+class LoadError(KnowledgeError):
+    """A source file could not be parsed; names the file and (when known) the line."""
+
+    def __init__(self, file: str, message: str, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.message = message
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+
+
+class StoreUnavailable(KnowledgeError):
+    """The vector store cannot be reached (e.g. the chroma_http server is down). The API maps it to 503."""
+
+
+class EmbedderError(KnowledgeError):
+    """The embedding model is missing, broken or does not match the stored vectors."""

@@ -1,0 +1,376 @@
+"""Per-domain safety policies loaded from YAML.
+
+`load_policy("legal")` reads safety/policies/legal.yaml, which `include:`s common.yaml; a path works too,
+so a new domain folder can ship its own safety.yaml. Named lists (refusal_categories, intercepts) merge by
+`name` (the including file wins), other lists concatenate, scalars override.
+
+Combining rules: refuse beats flag beats amend beats allow. On input the combined verdict is "refuse" or
+"allow" (signals such as prompt injection ride along in `details["signals"]` and hold the answer at output).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from knowledge.types import Passage
+from safety.pii import DEFAULT_NAME_MARKERS
+from safety.pii import mask_pii as _mask_pii
+from safety.rules import RULE_KINDS, InjectionRule, SafetyRule, normalize_forms
+from safety.types import Answer, Question, Verdict
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+_RANK = {"allow": 0, "amend": 1, "flag": 2, "refuse": 3}
+
+
+class PolicyError(ValueError):
+    """A policy file is missing or invalid (the message names the file, line and field)."""
+
+
+def _check_regexes(values: list[str]) -> list[str]:
+    for i, v in enumerate(values):
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"item {i}: invalid regex {v!r}: {e}") from e
+    return values
+
+
+class RefusalCategory(BaseModel):
+    """A kind of request the assistant refuses, with its refusal text and training examples."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Rule id, used as refuse.<name>")
+    description: str = ""
+    message: str = Field(min_length=1, description="Refusal text shown to the user")
+    patterns: list[str] = Field(
+        default_factory=list, description="Regexes; a match refuses unless `unless` matches nearby"
+    )
+    hard_patterns: list[str] = Field(
+        default_factory=list, description="Regexes that refuse regardless of `unless`"
+    )
+    unless: list[str] = Field(
+        default_factory=list, description="Benign-context regexes checked around a `patterns` match"
+    )
+    unless_window: int = Field(default=12, ge=0, le=200)
+    examples: list[str] = Field(default_factory=list, description="Harmful prompts (refusal training data)")
+    priority: int = Field(default=100, description="Lower runs first; decides which message wins")
+    enabled: bool = True
+
+    _v = field_validator("patterns", "hard_patterns", "unless")(_check_regexes)
+
+
+class InterceptGroup(BaseModel):
+    """Output keywords that hold an answer for human review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    patterns: list[str] = Field(default_factory=list, description="Any of these matching triggers the group")
+    require_all: list[str] = Field(default_factory=list, description="All of these must match as well")
+    unless: list[str] = Field(default_factory=list)
+    unless_window: int = Field(default=8, ge=0, le=200)
+    action: Literal["flag", "amend"] = "flag"
+    message: str = ""
+    enabled: bool = True
+
+    _v = field_validator("patterns", "require_all", "unless")(_check_regexes)
+
+
+class PiiConfig(BaseModel):
+    """What PII is masked, and whether stored review copies / exports are masked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mask_stored: bool = Field(
+        default=True, description="Mask PII in audit records, review copies and exports"
+    )
+    id_cards: bool = True
+    phones: bool = True
+    names: bool = True
+    name_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_NAME_MARKERS))
+
+
+class InjectionConfig(BaseModel):
+    """Prompt-injection phrases: recorded as a signal and stripped from what retrieval/generation see."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[str] = Field(default_factory=list)
+    hold_for_review: bool = True
+
+    _v = field_validator("patterns")(_check_regexes)
+
+
+class PolicyConfig(BaseModel):
+    """One policy file after includes are merged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    description: str = ""
+    disclaimer: str = ""
+    review_message: str = "该回答涉及需要人工复核的内容，已提交审核，审核通过后再向您展示。"
+    rules: list[str] = Field(
+        default_factory=lambda: ["refusal", "injection", "intercept", "pii_output", "citations", "disclaimer"]
+    )
+    refusal_categories: list[RefusalCategory] = Field(default_factory=list)
+    intercepts: list[InterceptGroup] = Field(default_factory=list)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    injection: InjectionConfig = Field(default_factory=InjectionConfig)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, v: list[str]) -> list[str]:
+        unknown = [r for r in v if r not in RULE_KINDS]
+        if unknown:
+            raise ValueError(f"unknown rule kind(s) {unknown}; known: {sorted(RULE_KINDS)}")
+        return v
+
+
+def _combine(verdicts: Sequence[Verdict]) -> Verdict:
+    """The strongest verdict (refuse > flag > amend > allow; first rule wins ties), with all others attached."""
+    active = [v for v in verdicts if v.action != "allow"]
+    if not active:
+        return Verdict(action="allow")
+    best = max(active, key=lambda v: _RANK[v.action])  # max keeps the first of equal rank
+    details = dict(best.details)
+    details["verdicts"] = [v.model_dump() for v in active]
+    details["rules"] = [v.rule for v in active]
+    return best.model_copy(update={"details": details})
+
+
+class SafetyPolicy:
+    """A domain's safety policy: input refusal, output interception, disclaimer and PII masking."""
+
+    def __init__(self, config: PolicyConfig, source: Path | None = None) -> None:
+        self.config = config
+        self.source = source
+        self.name = config.name
+        self.disclaimer = config.disclaimer.strip()
+        self.review_message = config.review_message.strip()
+        self.refusal_categories = [c for c in config.refusal_categories if c.enabled]
+        self.rules: list[SafetyRule] = [rule for kind in config.rules for rule in RULE_KINDS[kind](config)]
+        self._injection = InjectionRule(config.injection.patterns, self.review_message)
+
+    def __repr__(self) -> str:
+        return f"SafetyPolicy(name={self.name!r}, rules={len(self.rules)})"
+
+    @property
+    def mask_stored(self) -> bool:
+        """Whether audit records / review copies / exports must be PII-masked."""
+        return self.config.pii.mask_stored
+
+    def input_verdicts(self, q: Question) -> list[Verdict]:
+        """Every rule's input verdict (for the audit trail)."""
+        return [r.check_input(q) for r in self.rules]
+
+    def check_input(self, q: Question) -> Verdict:
+        """Return "refuse" (with the category's message, rule refuse.<category>) or "allow".
+
+        Non-refusing signals (e.g. flag.prompt_injection) are listed in details["signals"]; they never relax
+        any rule, and the output check holds such answers for review.
+        """
+        combined = _combine(self.input_verdicts(q))
+        if combined.action == "refuse" or combined.action == "allow":
+            return combined
+        signals = combined.details.get("rules", [])
+        return Verdict(
+            action="allow", details={"signals": signals, "verdicts": combined.details.get("verdicts", [])}
+        )
+
+    def output_verdicts(self, q: Question, answer: Answer, passages: Sequence[Passage]) -> list[Verdict]:
+        """Every rule's output verdict (for the audit trail)."""
+        return [r.check_output(q, answer, passages) for r in self.rules]
+
+    def check_output(self, q: Question, answer: Answer, passages: Sequence[Passage]) -> Verdict:
+        """Return "flag" (hold for review, rule intercept.<group>) / "amend" (e.g. amend.disclaimer) / "allow"."""
+        return _combine(self.output_verdicts(q, answer, passages))
+
+    def apply_disclaimer(self, answer: Answer) -> Answer:
+        """The answer with the domain disclaimer set (whatever the generator wrote there is replaced)."""
+        return answer.model_copy(update={"disclaimer": self.disclaimer})
+
+    def mask_pii(self, text: str) -> str:
+        """Mask ID-card numbers, mobile numbers and names after 患者/当事人/… as configured."""
+        p = self.config.pii
+        return _mask_pii(
+            text, id_cards=p.id_cards, phones=p.phones, names=p.names, name_markers=p.name_markers
+        )
+
+    def detect_injection(self, text: str) -> str | None:
+        """The prompt-injection phrase in `text`, or None."""
+        return self._injection.detect(text)
+
+    def sanitize_question(self, text: str) -> str:
+        """The question without sentences that carry prompt-injection phrases (for retrieval/generation).
+
+        Refusal checks always run on the original text; this only keeps injected instructions away from the
+        generator. If everything would be removed the original is returned (the output hold still applies).
+        """
+        parts = re.split(r"(?<=[。！？!?；;\n])|(?<=[，,])", text)
+        kept = [s for s in parts if s.strip() and self._injection.detect(s) is None]
+        out = "".join(kept).strip(" ，,")
+        return out or text
+
+    def refusal_examples(self) -> dict[str, list[str]]:
+        """category name → harmful example prompts (used by the trainer to build refusal samples)."""
+        return {c.name: list(c.examples) for c in self.refusal_categories}
+
+    def refusal_message(self, category: str) -> str:
+        """The refusal text for a category (KeyError when unknown)."""
+        for c in self.refusal_categories:
+            if c.name == category:
+                return c.message.strip()
+        raise KeyError(category)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(over, list):
+        if all(isinstance(x, dict) and "name" in x for x in base + over):
+            merged = {x["name"]: x for x in base}
+            for x in over:
+                merged[x["name"]] = x  # whole item replaced: partial merges of regex lists surprise people
+            return list(merged.values())
+        return base + [x for x in over if x not in base]
+    return over
+
+
+def _line_of(text: str, loc: Sequence[Any]) -> int | None:
+    """1-based line of the YAML node at pydantic error location `loc` (best effort)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == key:
+                    line = k.start_mark.line + 1
+                    nxt = v
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _read_yaml(path: Path) -> tuple[dict, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read policy file: {e}") from e
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{path}{where}: invalid YAML: {getattr(e, 'problem', e)}") from e
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}:1: a policy file must be a mapping, got {type(data).__name__}")
+    return data, text
+
+
+def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    p = Path(name_or_path)
+    candidates = []
+    if relative_to is not None:
+        candidates += [relative_to / p, relative_to / f"{p}.yaml"]
+    candidates += [p, POLICY_DIR / f"{p}.yaml", POLICY_DIR / p]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    if p.is_dir() and (p / "safety.yaml").is_file():
+        return (p / "safety.yaml").resolve()
+    builtin = sorted(x.stem for x in POLICY_DIR.glob("*.yaml"))
+    raise PolicyError(f"safety policy {str(name_or_path)!r} not found (built-ins: {builtin}, or give a path)")
+
+
+def _load_raw(path: Path, stack: tuple[Path, ...] = ()) -> dict:
+    if path in stack:
+        raise PolicyError(f"{path}: include cycle: {' -> '.join(map(str, (*stack, path)))}")
+    data, _ = _read_yaml(path)
+    includes = data.pop("include", []) or []
+    if isinstance(includes, str):
+        includes = [includes]
+    merged: dict = {}
+    for inc in includes:
+        included = _load_raw(_resolve(inc, path.parent), (*stack, path))
+        included.pop("name", None)  # a fragment's own name never names the including policy
+        merged = _merge(merged, included)
+    return _merge(merged, data)
+
+
+def _validate(path: Path, raw: dict) -> PolicyConfig:
+    raw.setdefault("name", path.stem if path.name != "safety.yaml" else path.parent.name)
+    try:
+        return PolicyConfig.model_validate(raw)
+    except ValidationError as e:
+        _, text = _read_yaml(path)
+        problems = []
+        for err in e.errors():
+            loc = err["loc"]
+            line = _line_of(text, loc)
+            field = ".".join(str(x) for x in loc)
+            value = err.get("input")
+            shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+            problems.append(
+                f"{path}{':' + str(line) if line else ''}: {field}: {err['msg']} (got {shown[:80]})"
+            )
+        raise PolicyError("invalid safety policy:\n  " + "\n  ".join(problems)) from e
+
+
+def load_policy(name_or_path: str | Path) -> SafetyPolicy:
+    """Load a built-in policy ("legal", "medical") or a policy file / folder holding safety.yaml.
+
+    Raises PolicyError naming the file, line and field of every problem found.
+    """
+    path = _resolve(name_or_path)
+    return _load_cached(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: Path, mtime_ns: int) -> SafetyPolicy:
+    # Cached per (path, mtime): policies are immutable once built, and the pipeline asks for them per turn.
+    return SafetyPolicy(_validate(path, _load_raw(path)), source=path)
+
+
+def builtin_policies() -> list[str]:
+    """Names of the policies shipped in safety/policies (common.yaml is a fragment, not a domain)."""
+    return sorted(p.stem for p in POLICY_DIR.glob("*.yaml") if p.stem != "common")
+
+
+__all__ = [
+    "InterceptGroup",
+    "PolicyConfig",
+    "PolicyError",
+    "RefusalCategory",
+    "SafetyPolicy",
+    "builtin_policies",
+    "load_policy",
+    "normalize_forms",
+]

@@ -1,0 +1,129 @@
+"""Parsing and rendering the 【分类】/【要点】/【依据】 format, including malformed generator output."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer_format import (
+    AnswerFormatError,
+    cn_to_int,
+    int_to_cn,
+    parse,
+    parse_citations,
+    render,
+    short_law_name,
+)
+from safety.types import Answer, Citation
+
+
+@pytest.mark.parametrize(
+    ("n", "cn"),
+    [
+        (1, "一"),
+        (10, "十"),
+        (11, "十一"),
+        (20, "二十"),
+        (47, "四十七"),
+        (100, "一百"),
+        (102, "一百零二"),
+        (110, "一百一十"),
+        (1001, "一千零一"),
+        (1260, "一千二百六十"),
+    ],
+)
+def test_numerals_round_trip(n: int, cn: str) -> None:
+    assert int_to_cn(n) == cn
+    assert cn_to_int(cn) == n
+
+
+def test_cn_to_int_rejects_non_numerals() -> None:
+    assert cn_to_int("四十x") is None
+    assert cn_to_int("") is None
+    assert cn_to_int("47") == 47
+
+
+def test_parse_canonical_answer() -> None:
+    text = (
+        "【分类】劳动合同\n【要点】\n1. 用人单位拖欠工资，劳动者可以解除合同。\n2、可以要求经济补偿\n"
+        "【依据】\n- 《中华人民共和国劳动合同法》第三十八条：……\n- 《劳动合同法》第46条\n本回答仅供参考"
+    )
+    a = parse(text)
+    assert a.category == "劳动合同"
+    assert a.points == ["用人单位拖欠工资，劳动者可以解除合同。", "可以要求经济补偿"]
+    assert [(c.law, c.article_no, c.article_label) for c in a.citations] == [
+        ("劳动合同法", 38, "第三十八条"),
+        ("劳动合同法", 46, "第四十六条"),
+    ]
+    assert a.raw == text
+
+
+def test_parse_variants_inline_and_half_width() -> None:
+    a = parse("[分类] 工伤 [要点] 1. 先申请工伤认定 2. 再做劳动能力鉴定 [依据] 《工伤保险条例》第十四条")
+    assert a.category == "工伤"
+    assert a.points == ["先申请工伤认定", "再做劳动能力鉴定"]
+    assert a.citations[0].law == "工伤保险条例" and a.citations[0].article_no == 14
+
+
+def test_parse_colon_headings_and_bullets() -> None:
+    a = parse("分类：用药\n要点：\n- 按说明书服用\n（2）有不适及时就医\n依据：\n《药品管理法》第九十八条")
+    assert a.category == "用药"
+    assert a.points == ["按说明书服用", "有不适及时就医"]
+    assert a.citations[0].article_no == 98
+
+
+def test_parse_drops_disclaimer_lines_and_duplicate_citations() -> None:
+    a = parse(
+        "【分类】劳动合同\n【要点】\n1. 要点一\n本回答仅供参考\n【依据】《劳动合同法》第十条 《劳动合同法》第十条"
+    )
+    assert a.points == ["要点一"]
+    assert len(a.citations) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "empty"),
+        ("   \n ", "empty"),
+        ("随便说点什么，没有格式。", "missing section"),
+        ("【分类】劳动合同\n没有要点", "【要点】"),
+        ("【要点】\n1. 只有要点", "【分类】"),
+        ("【分类】\n【要点】1. 点", "【分类】 is empty"),
+        ("【分类】劳动合同\n【要点】\n【依据】《劳动合同法》第十条", "no points"),
+    ],
+)
+def test_parse_malformed_raises_with_reason(text: str, problem: str) -> None:
+    with pytest.raises(AnswerFormatError, match=problem):
+        parse(text)
+
+
+def test_parse_citations_handles_numerals_and_prefix() -> None:
+    cites = parse_citations(
+        "见《中华人民共和国民法典》第一千一百六十五条和《民法典》第1165条、《刑法》第二十条"
+    )
+    assert [(c.law, c.article_no) for c in cites] == [("民法典", 1165), ("刑法", 20)]
+    assert short_law_name("《中华人民共和国劳动合同法》") == "劳动合同法"
+
+
+def test_render_round_trips_through_parse() -> None:
+    answer = Answer(
+        category="劳动合同",
+        points=["第一点", "第二点"],
+        citations=[
+            Citation(
+                law="劳动合同法", article_no=38, article_label="第三十八条", text="用人单位有下列情形之一的…"
+            )
+        ],
+        disclaimer="本回答仅供参考。",
+    )
+    text = render(answer)
+    assert text.startswith(
+        "【分类】劳动合同\n【要点】\n1. 第一点\n2. 第二点\n【依据】\n- 《劳动合同法》第三十八条：用人单位"
+    )
+    assert text.endswith("本回答仅供参考。")
+    again = parse(text)
+    assert again.category == answer.category and again.points == answer.points
+    assert [(c.law, c.article_no) for c in again.citations] == [("劳动合同法", 38)]
+
+
+def test_render_without_citations_says_none() -> None:
+    assert "【依据】\n（无）" in render(Answer(category="x", points=["y"]))

@@ -1,0 +1,70 @@
+"""Browser tests: Debian chromium driven by Playwright against a real `yiju serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.server_harness import create_key, prepare_home, start_server, stop_server  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A server over the starter KB with curator and reviewer keys."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (make browser-deps)")
+    home = tmp_path_factory.mktemp("browser") / "home"
+    prepare_home(home)
+    keys = {role: create_key(home, role, f"ui-{role}") for role in ("curator", "reviewer")}
+    proc, base_url = start_server(home)
+    try:
+        yield {"base_url": base_url, "home": home, "keys": keys}
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless chromium for the session (skips when chromium or playwright is missing)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (make browser-deps)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, ui_server) -> Iterator[object]:
+    """A fresh page on the app's root (the Gradio screens)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(ui_server["base_url"] + "/")
+    pg.wait_for_selector("#chat-question textarea")
+    try:
+        yield pg
+    finally:
+        context.close()

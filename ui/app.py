@@ -1,0 +1,37 @@
+"""The Gradio app: three tabs (chat, knowledge, review) over one `assistant.api.services.Services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ui.chat import build_chat
+from ui.knowledge import build_knowledge
+from ui.review import build_review
+
+CSS = """
+.yiju-section h4 { margin: 0.6em 0 0.2em; }
+.yiju-citation summary { cursor: pointer; color: #1d4ed8; }
+.yiju-article-text { white-space: pre-wrap; border-left: 3px solid #93c5fd; padding-left: 0.6em; }
+.yiju-disclaimer { margin-top: 0.8em; font-size: 0.9em; color: #92400e; background: #fffbeb; padding: 0.4em; }
+.yiju-under-review { font-weight: bold; color: #b45309; }
+.yiju-meta { font-size: 0.75em; color: #6b7280; margin-top: 0.4em; }
+"""
+
+
+def build_ui(services: Any) -> gr.Blocks:
+    """Build the Blocks; `services` gives the pipeline, KB, audit store, keys and limits."""
+    with gr.Blocks(title="依据 yiju") as demo:
+        gr.Markdown("# 依据 yiju — 有据可查的医疗与法律问答")
+        with gr.Tabs(elem_id="yiju-tabs"):
+            with gr.Tab("问答 Chat", id="chat", elem_id="tab-chat"):
+                build_chat(services)
+            with gr.Tab("知识库 Knowledge", id="knowledge", elem_id="tab-knowledge"):
+                build_knowledge(services)
+            with gr.Tab("审核 Review", id="review", elem_id="tab-review"):
+                build_review(services)
+    # Several chat users at once (Gradio's default is one event at a time); the pipeline is thread-safe.
+    demo.queue(default_concurrency_limit=4)
+    demo.yiju_css = CSS  # passed to mount_gradio_app (Gradio 6 takes css at launch/mount time)
+    return demo

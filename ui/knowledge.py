@@ -1,0 +1,127 @@
+"""Knowledge screen (curator key): upload + import progress, article look-up, search, remove, stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ui.render import message_html, passage_html
+
+
+def build_knowledge(services: Any) -> None:
+    """Add the knowledge curation screen to the current Blocks."""
+    from assistant.api.app import classify_exception
+    from assistant.api.uploads import UploadRejected, import_uploads
+
+    def fail(exc: Exception) -> str:
+        if isinstance(exc, PermissionError | UploadRejected | ValueError):
+            return f"❌ {exc}"
+        return f"❌ {classify_exception(exc)[2]}"
+
+    key = gr.Textbox(label="API key (curator)", type="password", elem_id="kb-key")
+    with gr.Row():
+        with gr.Column():
+            files = gr.File(
+                label="上传法规文件 Upload (.md/.txt/.jsonl/.csv)",
+                file_count="multiple",
+                file_types=[".md", ".markdown", ".txt", ".jsonl", ".csv"],
+                elem_id="kb-upload",
+            )
+            folder = gr.File(
+                label="或上传文件夹 Or a folder", file_count="directory", elem_id="kb-upload-folder"
+            )
+            domain = gr.Radio(
+                ["auto", "legal", "medical"], value="auto", label="领域 Domain", elem_id="kb-domain"
+            )
+            do_import = gr.Button("导入 Import", variant="primary", elem_id="kb-import")
+            report = gr.Markdown(elem_id="kb-report")
+        with gr.Column():
+            law = gr.Textbox(label="法规 Law (e.g. 劳动合同法)", elem_id="kb-law")
+            number = gr.Number(label="条 Article number", precision=0, value=1, elem_id="kb-article-no")
+            lookup = gr.Button("查看条文 Show article", elem_id="kb-lookup")
+            article = gr.HTML(elem_id="kb-article")
+            query = gr.Textbox(label="检索 Search", elem_id="kb-search-q")
+            search = gr.Button("检索 Search", elem_id="kb-search")
+            results = gr.HTML(elem_id="kb-search-results")
+    with gr.Row():
+        remove_law = gr.Textbox(label="删除法规 Remove law", elem_id="kb-remove-law")
+        remove = gr.Button("删除 Remove", variant="stop", elem_id="kb-remove")
+        stats_btn = gr.Button("统计 Stats", elem_id="kb-stats-refresh")
+    status = gr.Markdown(elem_id="kb-status")
+    stats = gr.JSON(label="统计 Stats", elem_id="kb-stats")
+
+    def run_import(
+        api_key: str,
+        paths: list[str] | None,
+        folder_paths: list[str] | None,
+        dom: str,
+        progress=gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
+    ) -> str:
+        try:
+            services.authorize(api_key, "curator")
+            chosen = list(paths or []) + list(folder_paths or [])
+            if not chosen:
+                return "❌ 请选择文件 (choose files first)"
+            # Only the bare file name travels on: the same name checks as the HTTP upload apply.
+            payload = [(Path(p).name, Path(p).read_bytes()) for p in chosen]
+            summary = import_uploads(
+                services,
+                payload,
+                domain=dom,
+                on_progress=lambda i, n, name: progress((i, n), desc=f"importing {name}"),
+            )
+        except Exception as exc:  # noqa: BLE001
+            return fail(exc)
+        lines = [
+            f"✅ imported {summary['files_imported']} file(s): {summary['articles_added']} articles added, "
+            f"{summary['articles_updated']} updated, {summary['articles_unchanged']} unchanged, "
+            f"{summary['files_skipped']} file(s) skipped"
+        ]
+        for issue in summary["errors"]:
+            where = f"{issue.get('file')}:{issue.get('line')}" if issue.get("line") else issue.get("file")
+            lines.append(f"- ⚠️ {where}: {issue.get('message')}")
+        return "\n".join(lines)
+
+    def run_lookup(api_key: str, law_name: str, no: float | None) -> str:
+        try:
+            services.authorize(api_key, "curator")
+            if not (law_name or "").strip() or not no:
+                return message_html("请输入法规名称和条号", "error")
+            return passage_html(services.kb().lookup(law_name.strip(), int(no)))
+        except Exception as exc:  # noqa: BLE001
+            return message_html(fail(exc), "error")
+
+    def run_search(api_key: str, q: str) -> str:
+        try:
+            services.authorize(api_key, "curator")
+            if not (q or "").strip():
+                return message_html("请输入检索词", "error")
+            return "".join(passage_html(p) for p in services.kb().retrieve(q.strip(), k=5)) or message_html(
+                "无结果", "not-found"
+            )
+        except Exception as exc:  # noqa: BLE001
+            return message_html(fail(exc), "error")
+
+    def run_remove(api_key: str, law_name: str) -> str:
+        try:
+            services.authorize(api_key, "curator")
+            with services.import_lock:
+                n = services.kb().remove((law_name or "").strip())
+            return f"✅ removed {n} article(s) of 《{law_name}》" if n else f"❌ 《{law_name}》 not found"
+        except Exception as exc:  # noqa: BLE001
+            return fail(exc)
+
+    def run_stats(api_key: str) -> tuple[Any, str]:
+        try:
+            services.authorize(api_key, "curator")
+            return services.kb().stats(), ""
+        except Exception as exc:  # noqa: BLE001
+            return None, fail(exc)
+
+    do_import.click(run_import, inputs=[key, files, folder, domain], outputs=report, api_name=False)
+    lookup.click(run_lookup, inputs=[key, law, number], outputs=article, api_name=False)
+    search.click(run_search, inputs=[key, query], outputs=results, api_name=False)
+    remove.click(run_remove, inputs=[key, remove_law], outputs=status, api_name=False)
+    stats_btn.click(run_stats, inputs=[key], outputs=[stats, status], api_name=False)

@@ -1,0 +1,110 @@
+"""Review screen (reviewer key): the flagged queue, one item in detail, approve/edit/reject, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ui.render import message_html, review_html
+
+QUEUE_HEADERS = ["turn_id", "created_at", "domain", "question", "rules"]
+HISTORY_HEADERS = ["turn_id", "created_at", "domain", "status", "question"]
+
+
+def build_review(services: Any) -> None:
+    """Add the review screen to the current Blocks."""
+    from assistant.api.app import classify_exception
+
+    def fail(exc: Exception) -> str:
+        if isinstance(exc, PermissionError | ValueError):
+            return f"❌ {exc}"
+        return f"❌ {classify_exception(exc)[2]}"
+
+    key = gr.Textbox(label="API key (reviewer)", type="password", elem_id="rv-key")
+    refresh = gr.Button("刷新队列 Refresh queue", elem_id="rv-refresh")
+    queue = gr.Dataframe(
+        headers=QUEUE_HEADERS, label="待审核 Flagged queue", interactive=False, elem_id="rv-queue"
+    )
+    pick = gr.Dropdown(choices=[], label="选择 Turn", elem_id="rv-pick", allow_custom_value=True)
+    detail = gr.HTML(elem_id="rv-detail")
+    note = gr.Textbox(label="备注 Note", elem_id="rv-note")
+    edited = gr.Textbox(label="修改后的回答 Edited answer (for edit)", lines=4, elem_id="rv-edited")
+    with gr.Row():
+        approve = gr.Button("通过 Approve", variant="primary", elem_id="rv-approve")
+        edit = gr.Button("修改 Edit", elem_id="rv-edit")
+        reject = gr.Button("驳回 Reject", variant="stop", elem_id="rv-reject")
+    status = gr.Markdown(elem_id="rv-status")
+    history = gr.Dataframe(
+        headers=HISTORY_HEADERS, label="历史 History", interactive=False, elem_id="rv-history"
+    )
+
+    def load(api_key: str) -> tuple[Any, Any, list, str]:
+        try:
+            services.authorize(api_key, "reviewer")
+            audit = services.audit()
+            items = audit.pending(limit=200)
+            rows = [
+                [
+                    i.turn_id,
+                    i.created_at.isoformat(timespec="seconds"),
+                    i.domain,
+                    i.question,
+                    ", ".join(i.rules),
+                ]
+                for i in items
+            ]
+            turns = audit.list_turns(limit=50)
+            hist = [[str(t.get(h, "")) for h in HISTORY_HEADERS] for t in turns]
+            ids = [i.turn_id for i in items]
+            return (
+                rows,
+                gr.Dropdown(choices=ids, value=ids[0] if ids else None),
+                hist,
+                f"{len(items)} pending",
+            )
+        except Exception as exc:  # noqa: BLE001
+            return [], gr.Dropdown(choices=[], value=None), [], fail(exc)
+
+    def reload(api_key: str) -> tuple[Any, Any, list]:
+        rows, pick_update, hist, _ = load(api_key)
+        return rows, pick_update, hist
+
+    def show(api_key: str, turn_id: str | None) -> str:
+        if not turn_id:
+            return ""
+        try:
+            services.authorize(api_key, "reviewer")
+            items = {i.turn_id: i for i in services.audit().pending(limit=1000)}
+            item = items.get(turn_id)
+            data = item.model_dump(mode="json") if item else services.audit().get(turn_id)
+            if data is None:
+                return message_html(f"turn {turn_id} not found", "error")
+            return review_html(data, services.retrieved_passages(data.get("retrieved") or []))
+        except Exception as exc:  # noqa: BLE001
+            return message_html(fail(exc), "error")
+
+    def decide(decision: str):
+        def run(api_key: str, turn_id: str | None, note_text: str, edited_text: str) -> str:
+            try:
+                reviewer = services.authorize(api_key, "reviewer")
+                if not turn_id:
+                    return "❌ 请先选择一条 (pick a turn first)"
+                if decision == "edit" and not (edited_text or "").strip():
+                    return "❌ 修改需要填写修改后的回答 (edit needs the edited answer)"
+                edited_answer = edited_text if decision == "edit" else None
+                services.audit().resolve(
+                    turn_id, reviewer, decision, note=note_text or "", edited_answer=edited_answer
+                )
+                return f"✅ {decision}: {turn_id}"
+            except Exception as exc:  # noqa: BLE001
+                return fail(exc)
+
+        return run
+
+    refresh.click(load, inputs=[key], outputs=[queue, pick, history, status], api_name=False)
+    pick.change(show, inputs=[key, pick], outputs=detail, api_name=False)
+    for button, decision in ((approve, "approve"), (edit, "edit"), (reject, "reject")):
+        button.click(decide(decision), inputs=[key, pick, note, edited], outputs=status, api_name=False).then(
+            reload, inputs=[key], outputs=[queue, pick, history], api_name=False
+        )
