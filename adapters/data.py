@@ -128,7 +128,15 @@ def _from_messages(messages: object, where: str) -> list[Sample]:
 
 
 def _load_csv(path: Path) -> list[Sample]:
-    text = read_text(path)
+    # Old Mac / Excel exports end lines with a bare CR, which the csv module rejects outright.
+    text = read_text(path).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        return _parse_csv(path, text)
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed CSV: {exc}") from exc
+
+
+def _parse_csv(path: Path, text: str) -> list[Sample]:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     q_col = next((f for f in ("question", "prompt", "问题") if f in fields), None)

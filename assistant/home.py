@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assistant.errors import YijuError
+
 ENV_VAR = "YIJU_HOME"
 DEFAULT_HOME = Path("~/.local/share/yiju")
 
@@ -23,5 +25,14 @@ def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
     """
     raw = explicit or os.environ.get(ENV_VAR) or DEFAULT_HOME
     home = Path(raw).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, no permission, read-only or full disk
+        raise HomeError(f"data directory {home} cannot be created: {exc.strerror or exc}") from exc
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise HomeError(f"data directory {home} is not writable")
     return home
+
+
+class HomeError(YijuError):
+    """The data directory cannot be created or written."""

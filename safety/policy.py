@@ -317,9 +317,15 @@ def _load_raw(path: Path, stack: tuple[Path, ...] = ()) -> dict:
     includes = data.pop("include", []) or []
     if isinstance(includes, str):
         includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
+        raise PolicyError(f"{path}: include: expected a file name or a list of file names (got {includes!r})")
     merged: dict = {}
     for inc in includes:
-        included = _load_raw(_resolve(inc, path.parent), (*stack, path))
+        try:
+            target = _resolve(inc, path.parent)
+        except PolicyError as exc:
+            raise PolicyError(f"{path}: include: {exc}") from exc
+        included = _load_raw(target, (*stack, path))
         included.pop("name", None)  # a fragment's own name never names the including policy
         merged = _merge(merged, included)
     return _merge(merged, data)

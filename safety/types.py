@@ -11,8 +11,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from knowledge.types import Passage
-
 Action = Literal["allow", "refuse", "flag", "amend"]
 Decision = Literal["approve", "edit", "reject"]
 TurnStatus = Literal["answered", "refused", "no_basis", "under_review", "error"]
@@ -65,7 +63,9 @@ class Turn(BaseModel):
     domain: str
     question: str
     status: TurnStatus
-    retrieved: list[dict] = Field(default_factory=list, description="[{id, content_hash, score}] of retrieved passages")
+    retrieved: list[dict] = Field(
+        default_factory=list, description="[{id, content_hash, score}] of retrieved passages"
+    )
     generator_kind: str = ""
     generator_model: str = ""
     adapter_name: str = ""

@@ -36,6 +36,7 @@ def _root(
 ) -> None:
     """依据 yiju — grounded answers to Chinese legal and medical questions, with verified citations."""
 
+
 for module in (kb, ask, safety_cmds, adapters_cmds, serve):
     module.register(app, eval_app)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from assistant.home import resolve_home
+from assistant.home import HomeError, resolve_home
 
 console = Console()
 err_console = Console(stderr=True)
@@ -15,7 +15,11 @@ err_console = Console(stderr=True)
 
 def home() -> Path:
     """The data directory for this invocation (`--home`, $YIJU_HOME or the default)."""
-    return resolve_home()
+    try:
+        return resolve_home()
+    except HomeError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -179,12 +179,6 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.xfail(
-    reason="teammate bug, assistant/home.py resolve_home (via assistant/cli/common.py home()): "
-    "home.mkdir() raises NotADirectoryError/PermissionError uncaught, so `yiju serve` prints a traceback "
-    "instead of a clear error naming the data directory",
-    strict=False,
-)
 def test_uncreatable_data_directory_is_a_clear_error(tmp_path: Path) -> None:
     # A path *under a regular file* cannot be created, even by root (chmod does not stop root).
     blocker = tmp_path / "not-a-dir"

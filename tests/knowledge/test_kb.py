@@ -173,3 +173,33 @@ def test_bm25_only_without_embedder(yiju_home: Path, laws_dir: Path) -> None:
     kb.import_path(laws_dir, progress=False)
     assert kb.stats()["embedder"] == "none" and not (yiju_home / "chroma").exists()
     assert kb.retrieve("患者 病历", k=1)[0].article_no == 2
+
+
+def test_local_sentence_transformers_directory_as_embedder(
+    kb: KnowledgeBase, tmp_path: Path, laws_dir: Path
+) -> None:
+    """Any local sentence-transformers directory works (here: the one the first KB trained and saved)."""
+    model_dir = tmp_path / "st-model"
+    import shutil
+
+    shutil.copytree(kb.embedder_dir, model_dir)
+    other = KnowledgeBase.open(
+        tmp_path / "home2", tiny_config(embedder={"kind": "sentence_transformers", "path": str(model_dir)})
+    )
+    report = other.import_path(laws_dir, progress=False)
+    assert report.errors == [] and not report.embedder_trained
+    emb = other.embedder()
+    assert emb.name.startswith("st-") and other._store_obj().count(emb.name) == 6
+    assert other.retrieve("测试劳动法第三条", k=1)[0].article_no == 3
+    assert len(other.retrieve("劳动者 解除 劳动合同", k=3)) == 3
+
+
+def test_missing_model_directory_is_a_clear_error(yiju_home: Path, laws_dir: Path, tmp_path: Path) -> None:
+    from knowledge.errors import EmbedderError
+
+    kb = KnowledgeBase.open(
+        yiju_home, tiny_config(embedder={"kind": "sentence_transformers", "path": str(tmp_path / "nope")})
+    )
+    with pytest.raises(EmbedderError, match="nope"):
+        kb.import_path(laws_dir, progress=False)
+    assert kb.stats.__self__ is kb  # the KB object stays usable for curation commands

@@ -196,11 +196,6 @@ def test_policy_loader_raises_only_policy_error(tmp_path: Path, doc: str) -> Non
     _load_policy_file(tmp_path, doc)
 
 
-@pytest.mark.xfail(
-    reason="teammate bug, safety/policy.py _load_raw: a non-string `include` (true, 3, [null]) raises "
-    "TypeError instead of PolicyError, and a missing include is reported without naming the including file",
-    strict=False,
-)
 @pytest.mark.parametrize("include", ["true", "3", "[null]", "[{a: 1}]", "'no-such-fragment'"])
 def test_policy_loader_bad_include_values_are_policy_errors(tmp_path: Path, include: str) -> None:
     _load_policy_file(tmp_path, f"include: {include}\nname: x\n")

@@ -205,6 +205,13 @@ def test_training_csv_loader_raises_only_data_error(tmp_path: Path, text: str) -
         _load_training(path)
 
 
+@pytest.mark.parametrize("content", ["\r0", "question,answer\n问\r题,答\n", "question,answer\r\n1\r2,b\r\n"])
+def test_training_csv_with_a_bare_carriage_return_is_a_data_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(content.encode())
+    _load_training(path)
+
+
 dialogue_line = st.one_of(
     st.sampled_from(
         ["用户：", "用户:", "问：", "律师：", "医生：", "答:", "助手：", "", "  ", "用户：律师："]
