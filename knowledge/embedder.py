@@ -128,7 +128,11 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise EmbedderError(f"{path}: cannot load the model ({exc})") from exc
         self.cfg = cfg
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim() or 0)
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
         self.name = f"st-{digest}"
         self._lock = threading.Lock()

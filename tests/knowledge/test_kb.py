@@ -202,4 +202,24 @@ def test_missing_model_directory_is_a_clear_error(yiju_home: Path, laws_dir: Pat
     )
     with pytest.raises(EmbedderError, match="nope"):
         kb.import_path(laws_dir, progress=False)
-    assert kb.stats.__self__ is kb  # the KB object stays usable for curation commands
+    assert kb.laws() == []  # nothing half-imported
+
+
+def test_embedder_retrains_and_reembeds_when_corpus_grows(
+    yiju_home: Path, laws_dir: Path, tmp_path: Path
+) -> None:
+    cfg = tiny_config()
+    cfg.embedder.retrain_growth = 1.1
+    kb = KnowledgeBase.open(yiju_home, cfg)
+    kb.import_path(laws_dir, progress=False)
+    first = kb.embedder().name
+    extra = tmp_path / "新法(2024-01-01).md"
+    extra.write_text(
+        "# 新法\n\n<!-- INFO END -->\n\n第一条 新的规定。\n\n第二条 另一条规定。\n", encoding="utf-8"
+    )
+    report = kb.import_path(extra, progress=False)
+    assert report.embedder_trained and kb.embedder().name != first
+    store = kb._store_obj()
+    assert store.count(kb.embedder().name) == 8
+    names = [c if isinstance(c, str) else c.name for c in store.client.list_collections()]
+    assert names == [store.collection_name(kb.embedder().name)]
