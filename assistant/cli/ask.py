@@ -72,22 +72,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
 def _print_rendered(result) -> None:
     from rich.markup import escape
-    from rich.panel import Panel
 
     style = _STATUS_STYLE.get(result.status, "white")
     subtitle = f"{result.status} · {result.domain} · {result.generator or '-'} · {result.latency_ms:.0f} ms"
     if result.flags:
         subtitle += f" · flags: {', '.join(result.flags)}"
-    # Non-breaking spaces keep "1. 用人单位…" together: rich wraps on spaces, and CJK runs have none.
-    body = escape(result.rendered).replace(". ", ".\u00a0").replace("- 《", "-\u00a0《")
-    console.print(
-        Panel(
-            body,
-            title="依据 yiju",
-            subtitle=escape(subtitle),
-            border_style=style,
-            expand=False,
-        )
-    )
+    # No panel and soft wrapping: rich wraps on spaces and CJK runs have none, so it would put
+    # "1." alone on a line; the terminal's own wrapping keeps each point intact.
+    console.rule(f"[{style}]依据 yiju[/]")
+    console.print(escape(result.rendered), soft_wrap=True)
+    console.rule(f"[dim]{escape(subtitle)}[/]", style=style)
     if result.turn_id:
         console.print(f"[dim]turn {result.turn_id}[/]")

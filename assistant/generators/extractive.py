@@ -7,6 +7,7 @@ answer cites exactly the passages its points came from, so its citations always 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 
@@ -184,20 +185,43 @@ class ExtractiveGenerator:
 
     def _best_units(self, question: str, passages: Sequence[Passage]) -> list[tuple[int, int, str]]:
         q = content_grams(question)
+        units = [
+            (rank, pos, unit)
+            for rank, p in enumerate(passages)
+            for pos, unit in enumerate(answer_units(p.text))
+        ]
+        unit_grams = [content_grams(u) for _, _, u in units]
+        # Own words of a unit (a list item without its shared lead-in), weighted by rarity among the
+        # candidate units: "劳动报酬" singles out one item of 第三十八条, "劳动合同" does not.
+        own_grams = [
+            content_grams(u.split("：", 1)[1]) if "：" in u else g
+            for (_, _, u), g in zip(units, unit_grams, strict=True)
+        ]
+        df: dict[str, int] = {}
+        for grams in unit_grams:
+            for g in grams & q:
+                df[g] = df.get(g, 0) + 1
+        idf = {g: math.log(1 + len(units) / n) for g, n in df.items()}
+        total = sum(idf.values()) or 1.0
         scored: list[tuple[float, int, int, str]] = []
-        for rank, p in enumerate(passages):
-            for pos, unit in enumerate(answer_units(p.text)):
-                s = coverage(q, content_grams(unit))
-                # Rank bonus breaks ties toward better-retrieved articles; position bonus toward an article's lead.
-                scored.append((s + 0.05 / (1 + rank) + 0.01 / (1 + pos), rank, pos, unit))
+        for (rank, pos, unit), grams, own in zip(units, unit_grams, own_grams, strict=True):
+            s = coverage(q, grams) + 0.5 * sum(idf.get(g, 0.0) for g in own & q) / total
+            # Rank bonus breaks ties toward better-retrieved articles; position bonus toward an article's lead.
+            scored.append((s + 0.05 / (1 + rank) + 0.01 / (1 + pos), rank, pos, unit))
         chosen: list[tuple[int, int, str]] = []
         per_passage: dict[int, int] = {}
         best = max((t[0] for t in scored), default=0.0)
+        best_in_passage: dict[int, float] = {}
+        for score, rank, _pos, _unit in scored:
+            best_in_passage[rank] = max(score, best_in_passage.get(rank, 0.0))
         for score, rank, pos, unit in sorted(scored, key=lambda t: (-t[0], t[1], t[2])):
             if len(chosen) >= self.config.max_points:
                 break
-            # Two statements per article at most, and nothing far weaker than the best one.
-            if per_passage.get(rank, 0) >= 2 or (chosen and score < 0.5 * best):
+            # Two statements per article at most, nothing far weaker than the best one, and within an
+            # article only statements close to its best: list items share their lead-in's words, so a
+            # second item must match the question nearly as well to be worth showing.
+            weak_in_article = per_passage.get(rank, 0) and score < 0.9 * best_in_passage[rank]
+            if per_passage.get(rank, 0) >= 2 or weak_in_article or (chosen and score < 0.5 * best):
                 continue
             chosen.append((rank, pos, unit))
             per_passage[rank] = per_passage.get(rank, 0) + 1
