@@ -11,27 +11,14 @@ from __future__ import annotations
 import re
 
 from assistant.errors import GeneratorError
+from knowledge.numerals import CN_NUMERAL_CHARS
+from knowledge.numerals import cn_to_int as knowledge_cn_to_int
 from safety.types import Answer, Citation
 
 SECTIONS = ("分类", "要点", "依据")
 PRC_PREFIX = "中华人民共和国"
 
-_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMERAL = "零〇一二两三四五六七八九十百千"
+_CN_NUMERAL = CN_NUMERAL_CHARS
 
 
 class AnswerFormatError(GeneratorError):
@@ -39,23 +26,11 @@ class AnswerFormatError(GeneratorError):
 
 
 def cn_to_int(text: str) -> int | None:
-    """Convert an article number written in Chinese numerals or digits ("四十七", "47", "一百零二") to int."""
-    text = text.strip()
-    if not text:
+    """Article number written in Chinese numerals or digits ("四十七", "47", "一百零二"); None if it is not one."""
+    try:
+        return knowledge_cn_to_int(text)
+    except ValueError:
         return None
-    if text.isdigit():
-        return int(text)
-    total, current = 0, 0
-    for ch in text:
-        if ch in _DIGITS:
-            current = _DIGITS[ch]
-        elif ch in _UNITS:
-            # "十" alone at the start means 10 ("十二" = 12).
-            total += (current or 1) * _UNITS[ch]
-            current = 0
-        else:
-            return None
-    return total + current
 
 
 def int_to_cn(n: int) -> str:
