@@ -8,6 +8,24 @@ from pathlib import Path
 from assistant.errors import YijuError
 
 ENV_VAR = "YIJU_HOME"
+
+# Nothing in yiju may reach a model hub or send telemetry: set for every CLI run, test and bench.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def apply_offline_env() -> None:
+    """Set OFFLINE_ENV in this process without overriding what the user set explicitly."""
+    for var, value in OFFLINE_ENV.items():
+        os.environ.setdefault(var, value)
+
+
 DEFAULT_HOME = Path("~/.local/share/yiju")
 
 

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-for _var, _val in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_var, _val)
+from assistant.home import apply_offline_env
+
+apply_offline_env()
 
 ROOT = Path(__file__).resolve().parents[1]
 

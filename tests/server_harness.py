@@ -21,15 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from assistant.home import OFFLINE_ENV  # noqa: F401 - re-exported for the tests that start servers
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
 
 
 def free_port() -> int:

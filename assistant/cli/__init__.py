@@ -15,6 +15,7 @@ import sys
 import typer
 
 from assistant.cli import adapters_cmds, ask, kb, safety_cmds, serve
+from assistant.home import apply_offline_env
 
 app = typer.Typer(
     name="yiju",
@@ -62,15 +63,7 @@ def _pull_home_option(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    for var, value in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "ANONYMIZED_TELEMETRY": "False",
-        "TOKENIZERS_PARALLELISM": "false",
-    }.items():
-        os.environ.setdefault(var, value)
+    apply_offline_env()
     args = _pull_home_option(list(sys.argv[1:] if argv is None else argv))
     app(args=args, prog_name="yiju")
 
