@@ -42,6 +42,45 @@ def _check_regexes(values: list[str]) -> list[str]:
     return values
 
 
+class ComposeRule(BaseModel):
+    """Intent × target composition: refuse when an intent cue and a dangerous target occur close together.
+
+    Matching `intent` and `target` within `window` characters of each other (either order) is what makes a
+    request harmful ("怎么…做…炸药", "炸药…原料", "毒死…需要多少"); either alone is a topic, and topics are
+    answered. `context`, when given, must also match somewhere in the question (a third ingredient such as
+    "another person" for privacy intrusion). `unless` excuses the match outright (whole question), while
+    the policy-wide informational guard excuses it only when no `informational.override` cue is present.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", description="Label reported in the verdict details")
+    intent: list[str] = Field(min_length=1, description="How-to / acquisition / harm-intent cues")
+    target: list[str] = Field(min_length=1, description="Dangerous objects, acts or people")
+    context: list[str] = Field(default_factory=list, description="Must also match anywhere, if given")
+    window: int = Field(default=12, ge=0, le=200, description="Max characters between intent and target")
+    unless: list[str] = Field(default_factory=list, description="Benign context anywhere: never refuse")
+    guarded: bool = Field(default=True, description="Whether the informational guard can excuse it")
+
+    _v = field_validator("intent", "target", "context", "unless")(_check_regexes)
+
+
+class InformationalGuard(BaseModel):
+    """Legal/medical informational phrasing (罪/判几年/法律责任/症状/急救/副作用…) that excuses composed matches.
+
+    Questions ABOUT a crime or a poison are in scope and answered; `override` cues (evasion such as 不被发现,
+    making someone ill, role-play/fiction wrappers) mean the informational phrasing is a disguise, so the
+    guard no longer applies.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[str] = Field(default_factory=list)
+    override: list[str] = Field(default_factory=list)
+
+    _v = field_validator("patterns", "override")(_check_regexes)
+
+
 class RefusalCategory(BaseModel):
     """A kind of request the assistant refuses, with its refusal text and training examples."""
 
@@ -60,6 +99,9 @@ class RefusalCategory(BaseModel):
         default_factory=list, description="Benign-context regexes checked around a `patterns` match"
     )
     unless_window: int = Field(default=12, ge=0, le=200)
+    compose: list[ComposeRule] = Field(
+        default_factory=list, description="Intent × target rules (see ComposeRule)"
+    )
     examples: list[str] = Field(default_factory=list, description="Harmful prompts (refusal training data)")
     priority: int = Field(default=100, description="Lower runs first; decides which message wins")
     enabled: bool = True
@@ -126,6 +168,7 @@ class PolicyConfig(BaseModel):
     intercepts: list[InterceptGroup] = Field(default_factory=list)
     pii: PiiConfig = Field(default_factory=PiiConfig)
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
+    informational: InformationalGuard = Field(default_factory=InformationalGuard)
 
     @field_validator("rules")
     @classmethod
@@ -371,6 +414,8 @@ def builtin_policies() -> list[str]:
 
 
 __all__ = [
+    "ComposeRule",
+    "InformationalGuard",
     "InterceptGroup",
     "PolicyConfig",
     "PolicyError",

@@ -18,7 +18,13 @@ from safety.pii import contains_pii
 from safety.types import Answer, Question, Verdict
 
 if TYPE_CHECKING:  # only for type hints; policy imports this module at run time
-    from safety.policy import InterceptGroup, PolicyConfig, RefusalCategory
+    from safety.policy import (
+        ComposeRule,
+        InformationalGuard,
+        InterceptGroup,
+        PolicyConfig,
+        RefusalCategory,
+    )
 
 ALLOW = Verdict(action="allow")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
@@ -45,9 +51,44 @@ _TRAD = (
     "這这那那誰谁麼么嗎吗呢呢吧吧啊啊還还沒没讓让給给會会將将能能該该須须應应當当與与及及或或"
     "麼么麽么裡里裏里隻只祇只乾干幹干亂乱憑凭緊紧鬆松穩稳韓韩寶宝貝贝賭赌錄录燈灯礎础處处"
 )
-_TRAD_MAP = str.maketrans(
-    {_TRAD[i]: _TRAD[i + 1] for i in range(0, len(_TRAD) - 1, 2) if _TRAD[i] != _TRAD[i + 1]}
-)
+# More traditional → simplified pairs (space separated), covering the vocabulary of harmful requests that
+# the composed rules look for (攝像頭, 駭客, 竊聽, 毆打, 鴉片…) and common function words.
+_TRAD_MORE = """
+駭骇 攝摄 鏡镜 蹤踪 戶户 釣钓 魚鱼 毀毁 謊谎 贓赃 賄贿 賂赂 屍尸 躍跃 厭厌 鹽盐 壞坏 衝冲 擊击 襲袭 報报
+毆殴 鬥斗 廢废 隊队 團团 夥伙 黨党 鏈链 織织 協协 議议 諮咨 達达 遞递 遠远 遲迟 適适 選选 邊边 連连 導导 專专
+尋寻 層层 幣币 帶带 廁厕 強强 徑径 徹彻 態态 戲戏 戰战 採采 掃扫 掛挂 換换 揮挥 擋挡 擔担 擬拟 擴扩 攜携 敵敌
+斃毙 時时 暫暂 東东 極极 標标 檔档 歡欢 歷历 歸归 溫温 滿满 漢汉 濃浓 濾滤 灣湾 煙烟 爐炉 爭争 牆墙 獎奖 獨独
+獲获 畫画 疊叠 癮瘾 盤盘 眾众 禍祸 禮礼 稱称 積积 窮穷 競竞 節节 簡简 簽签 糧粮 紀纪 約约 細细 終终 絲丝 線线
+練练 縱纵 總总 績绩 繩绳 續续 罷罢 聖圣 聞闻 聲声 臉脸 臨临 舉举 舊旧 艦舰 蘭兰 蟲虫 補补 複复 視视 覺觉 覽览
+觸触 訂订 討讨 訓训 記记 設设 許许 註注 試试 詳详 誌志 認认 誘诱 語语 課课 請请 諾诺 謀谋 講讲 謝谢 譯译 變变
+豐丰 負负 販贩 貪贪 貴贵 貼贴 賊贼 質质 購购 賽赛 贈赠 贏赢 趕赶 趨趋 踐践 軍军 較较 載载 輔辅 輪轮 迴回 釋释
+鉛铅 銷销 鍵键 鎖锁 鐘钟 長长 閉闭 閱阅 闆板 陣阵 陰阴 陳陈 陸陆 階阶 際际 隨随 雙双 雜杂 雞鸡 靈灵 響响 頁页
+順顺 領领 頻频 題题 顏颜 願愿 類类 顯显 風风 飛飞 飽饱 餘余 館馆 騎骑 騷骚 驚惊 髮发 鬧闹 鮮鲜 鳥鸟 齊齐 齒齿
+龍龙 龜龟 鑰钥 蓋盖 僅仅 價价 億亿 儀仪 優优 兇凶 勁劲 勢势 勵励 匯汇 參参 叢丛 問问 啟启 喪丧 嚇吓 嚴严 圍围
+圖图 壯壮 夢梦 奪夺 奮奋 寧宁 寵宠 豬猪 貓猫 戀恋 撥拨 擇择 敗败 殼壳 決决 況况 淚泪 淨净 淺浅 減减 濕湿 灑洒
+烏乌 營营 爛烂 牽牵 狀状 猶犹 獸兽 畢毕 異异 瞞瞒 祕秘 穀谷 窩窝 竄窜 篩筛 籌筹 糾纠 紋纹 納纳 紛纷 紹绍 絞绞
+綜综 維维 綱纲 緒绪 編编 緣缘 縮缩 繞绕 繳缴 罵骂 羅罗 義义 習习 聰聪 脅胁 脫脱 艱艰 莊庄 華华 葉叶 蘋苹 虛虚
+蝕蚀 觀观 託托 誠诚 誣诬 諒谅 謠谣 譽誉 讚赞 貢贡 貫贯 貧贫 賀贺 賃赁 賬账 賴赖 贖赎 趙赵 蹟迹 輛辆 輩辈 轟轰
+辯辩 週周 遊游 遙遥 鄰邻 鄭郑 醜丑 釀酿 鈔钞 鉤钩 鋪铺 錶表 鍋锅 鍊炼 鑽钻 閃闪 閒闲 闖闯 陽阳 雲云 頂顶 頸颈
+顆颗 顧顾 飄飘 餓饿 駕驾 駛驶 驅驱 髒脏 魯鲁 齡龄 僱雇 傭佣 勸劝 厲厉 嘗尝 噁恶 惡恶 墜坠 徵征 慘惨 憤愤 懲惩
+掙挣 揚扬 攔拦 擺摆 攤摊 斬斩 暈晕 曉晓 棄弃 榮荣 橋桥 櫃柜 歐欧 殲歼 氫氢 汙污 湧涌 滲渗 漲涨 潰溃 濫滥 獵猎
+瘋疯 癱瘫 確确 磚砖 禦御 籤签 紮扎 緝缉 縫缝 繫系 罌罂 膠胶 藝艺 褲裤 覓觅 詭诡 諜谍 謎谜 豎竖 賺赚 輻辐 遷迁
+邁迈 釘钉 銳锐 闊阔 頑顽 黴霉 鬍胡 辦办 嗎吗 兩两 亞亚 來来 侶侣 倆俩 偵侦 側侧 偷偷 備备 傢家 儘尽 兇凶 內内
+剛刚 劃划 勝胜 區区 卻却 厭厌 吶呐 員员 啞哑 喚唤 喬乔 嗆呛 嘆叹 噴喷 嚨咙 囉啰 圓圆 塊块 塗涂 塵尘 墊垫 壺壶
+奐奂 妳你 娛娱 婁娄 媧娲 嫻娴 孃娘 宮宫 寬宽 寢寝 將将 屆届 嶄崭 巔巅 帥帅 帳帐 幾几 廂厢 廚厨 廟庙 弔吊 彙汇
+從从 復复 懶懒 懸悬 懺忏 戧戗 扠叉 挾挟 捨舍 捲卷 掄抡 揀拣 損损 搗捣 搾榨 摟搂 摯挚 撈捞 撐撑 撿捡 擁拥 擠挤
+擬拟 擾扰 攏拢 攪搅 敍叙 斂敛 楊杨 業业 樂乐 樹树 檯台 歎叹 殘残 氣气 滄沧 滬沪 漁渔 潔洁 澆浇 濤涛 瀕濒 灤滦
+烴烃 焰焰 燦灿 燭烛 爾尔 牠它 犢犊 狹狭 猙狰 獰狞 瑩莹 產产 甦苏 疇畴 痠酸 瘡疮 瘧疟 療疗 癒愈 癡痴 發发 盜盗
+睏困 瞭了 矯矫 砲炮 碼码 礦矿 稅税 穩稳 窪洼 窯窑 筆笔 範范 篤笃 糰团 紡纺 絕绝 綑捆 緩缓 繡绣 罈坛 罰罚 聯联
+肅肃 脹胀 腫肿 膩腻 臺台 艙舱 蒼苍 藥药 蘇苏 處处 號号 蠟蜡 衛卫 裝装 覆覆 親亲 訪访 詛诅 該该 誇夸 誕诞 誼谊
+諷讽 謹谨 證证 譴谴 讓让 豔艳 貿贸 賦赋 賤贱 賭赌 趕赶 跡迹 踴踊 輛辆 輸输 轉转 辭辞 農农 這这 遺遗 郵邮 醞酝
+鈍钝 鉀钾 銅铜 鋁铝 錄录 錢钱 鍛锻 鎮镇 鐵铁 閘闸 關关 陝陕 隸隶 雖虽 離离 難难 霧雾 靜静 韓韩 頒颁 頓顿 頭头
+顛颠 颱台 餵喂 騙骗 驗验 骯肮 體体 鬆松 鹼碱 麗丽 黃黄 點点 齣出 罌罂 鴉鸦 綁绑 縣县 燒烧 僞伪 偽伪 彈弹 製制
+槍枪 殺杀 詐诈 養养 錢钱 們们 麼么 買买 賣卖 裡里 軟软 體体
+"""
+_TRAD_PAIRS = {_TRAD[i]: _TRAD[i + 1] for i in range(0, len(_TRAD) - 1, 2) if _TRAD[i] != _TRAD[i + 1]}
+_TRAD_PAIRS.update({p[0]: p[1] for p in _TRAD_MORE.split() if len(p) == 2 and p[0] != p[1]})
+_TRAD_MAP = str.maketrans(_TRAD_PAIRS)
 
 
 @runtime_checkable
@@ -102,19 +143,117 @@ def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     return [re.compile(p, re.IGNORECASE) for p in patterns]
 
 
+def _any_match(patterns: Sequence[re.Pattern[str]], text: str) -> str | None:
+    """The first snippet any of `patterns` matches in either normalised form of `text`."""
+    for form in normalize_forms(text):
+        for pat in patterns:
+            m = pat.search(form)
+            if m is not None:
+                return m.group(0)
+    return None
+
+
+@dataclass
+class Guard:
+    """Informational phrasing that excuses composed matches, unless an override cue shows intent."""
+
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+    override: list[re.Pattern[str]] = field(default_factory=list)
+
+    def excuses(self, text: str) -> bool:
+        """True when `text` reads as a question about the law/medicine and carries no override cue."""
+        if not self.patterns or _any_match(self.patterns, text) is None:
+            return False
+        return _any_match(self.override, text) is None
+
+
+@dataclass
+class ComposedPatterns:
+    """Intent × target: both must match within `window` characters of each other (either order).
+
+    Composition generalises where whole-phrase patterns do not: any how-to/acquisition cue next to any
+    dangerous object is caught, however the rest of the sentence is worded, while either alone (a topic
+    mention, a benign how-to) is not.
+    """
+
+    intent: list[re.Pattern[str]]
+    target: list[re.Pattern[str]]
+    context: list[re.Pattern[str]] = field(default_factory=list)
+    unless: list[re.Pattern[str]] = field(default_factory=list)
+    window: int = 12
+    guarded: bool = True
+    name: str = ""
+
+    def first_match(self, text: str, guard: Guard | None = None) -> str | None:
+        """The matched "intent…target" snippet, or None when absent or excused."""
+        hit = self._pair(text)
+        if hit is None:
+            return None
+        if self.context and _any_match(self.context, text) is None:
+            return None
+        if self.unless and _any_match(self.unless, text) is not None:
+            return None
+        if self.guarded and guard is not None and guard.excuses(text):
+            return None
+        return hit
+
+    def _pair(self, text: str) -> str | None:
+        for form in normalize_forms(text):
+            targets = [m for p in self.target for m in p.finditer(form)]
+            if not targets:
+                continue
+            for p in self.intent:
+                for i in p.finditer(form):
+                    for t in targets:
+                        gap = max(t.start() - i.end(), i.start() - t.end(), 0)
+                        if gap <= self.window:
+                            lo, hi = min(i.start(), t.start()), max(i.end(), t.end())
+                            return form[lo:hi]
+        return None
+
+
+def compile_compose(rule: ComposeRule) -> ComposedPatterns:
+    """Compile one YAML compose rule."""
+    return ComposedPatterns(
+        intent=compile_patterns(rule.intent),
+        target=compile_patterns(rule.target),
+        context=compile_patterns(rule.context),
+        unless=compile_patterns(rule.unless),
+        window=rule.window,
+        guarded=rule.guarded,
+        name=rule.name,
+    )
+
+
+def compile_guard(cfg: InformationalGuard | None) -> Guard | None:
+    """Compile the policy-wide informational guard (None when the policy has none)."""
+    if cfg is None or not cfg.patterns:
+        return None
+    return Guard(compile_patterns(cfg.patterns), compile_patterns(cfg.override))
+
+
 class RefusalRule:
     """Refuses questions matching a refusal category (`refuse.<category>`)."""
 
-    def __init__(self, cat: RefusalCategory) -> None:
+    def __init__(self, cat: RefusalCategory, guard: Guard | None = None) -> None:
         self.cat = cat
         self.name = f"refuse.{cat.name}"
         self.soft = CompiledPatterns(
             compile_patterns(cat.patterns), compile_patterns(cat.unless), cat.unless_window
         )
         self.hard = CompiledPatterns(compile_patterns(cat.hard_patterns))
+        self.compose = [compile_compose(c) for c in cat.compose]
+        self.guard = guard
 
     def check_input(self, q: Question) -> Verdict:
         hit = self.hard.first_match(q.text) or self.soft.first_match(q.text)
+        how = "pattern"
+        if hit is None:
+            for c in self.compose:
+                hit = c.first_match(q.text, self.guard)
+                if hit is not None:
+                    how = f"compose:{c.name}" if c.name else "compose"
+                    break
         if hit is None:
             return ALLOW
         return Verdict(
@@ -122,7 +261,7 @@ class RefusalRule:
             rule=self.name,
             category=self.cat.name,
             message=self.cat.message.strip(),
-            details={"match": hit},
+            details={"match": hit, "via": how},
         )
 
     def check_output(self, q: Question, a: Answer, passages: Sequence[Passage]) -> Verdict:
@@ -288,7 +427,8 @@ RuleFactory = Callable[["PolicyConfig"], list[SafetyRule]]
 
 def _refusal(cfg: PolicyConfig) -> list[SafetyRule]:
     cats = sorted((c for c in cfg.refusal_categories if c.enabled), key=lambda c: c.priority)
-    return [RefusalRule(c) for c in cats]
+    guard = compile_guard(cfg.informational)
+    return [RefusalRule(c, guard) for c in cats]
 
 
 def _intercept(cfg: PolicyConfig) -> list[SafetyRule]:
