@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,6 +135,25 @@ class MetricsMiddleware:
             metrics.observe_request(scope.get("method", ""), label, status, time.perf_counter() - start)
 
 
+def _install_offline_docs(app: FastAPI) -> None:
+    """Serve /docs with the Swagger UI files shipped in the `swagger-ui-bundle` package (no CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API docs",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
+
+
 def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = True) -> FastAPI:
     """Build the service for the data directory `home` (config: `home/yiju.yaml` or defaults when None)."""
     home = Path(home)
@@ -163,8 +182,10 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
             'Errors are `{"error": {"type", "code", "message"}}`.'
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the packaged Swagger UI: clinics' intranets often have no CDN
     )
     app.state.services = services
+    _install_offline_docs(app)
     _install_error_handlers(app)
 
     from assistant.api import routes_ask, routes_audit, routes_kb

@@ -44,6 +44,9 @@ def test_healthz_docs_and_openapi(service) -> None:
     assert health["status"] == "ok" and health["pipeline"] == "ready"
     docs = get(service, "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Offline: the page's script comes from this server, not a CDN.
+    assert "cdn." not in docs.text and "/docs-static/swagger-ui-bundle.js" in docs.text
+    assert get(service, "/docs-static/swagger-ui-bundle.js").status_code == 200
     paths = get(service, "/openapi.json").json()["paths"]
     for path in ("/v1/ask", "/v1/ask/stream", "/v1/chat/completions", "/v1/kb/import", "/v1/audit/queue"):
         assert path in paths
