@@ -92,6 +92,20 @@ class RetrievalConfig(BaseModel):
     candidates: int = Field(default=100, ge=5, description="Candidates taken from each ranking before fusion")
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
+    bigram_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="Weight of a second BM25 over character bigrams (0 = off, no bigram index is built)",
+    )
+    query_tf: Literal["linear", "sqrt", "binary"] = Field(
+        default="sqrt", description="How a word repeated in the question counts in BM25"
+    )
+    question_repeat: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Extra times the words of the asking (last) sentence of a multi-sentence question count",
+    )
 
 
 class KnowledgeConfig(BaseModel):

@@ -96,6 +96,7 @@ class _Snapshot:
     current: np.ndarray  # newest version of its law
     bm25: object
     law_names: list[str]  # longest first
+    bigram: object | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
 
 
 def _sha256_file(path: Path) -> str:
@@ -605,10 +606,11 @@ class KnowledgeBase:
             tok_rows = self.manifest.query("SELECT tokens FROM articles ORDER BY id")
             bm25 = BM25Index.build([r["tokens"].split() for r in tok_rows], k1=rc.bm25_k1, b=rc.bm25_b)
             if ids:
-                shutil.rmtree(cache.parent, ignore_errors=True)
+                shutil.rmtree(cache.parent, ignore_errors=True)  # indexes of older kb_versions
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 bm25.save(cache)
         names = sorted(laws, key=len, reverse=True)
+        bigram = self._bigram_index(version, len(ids)) if rc.bigram_weight > 0 else None
         return _Snapshot(
             version,
             ids,
@@ -620,7 +622,28 @@ class KnowledgeBase:
             current,
             bm25,
             names,
+            bigram,
         )
+
+    def _bigram_index(self, version: str, n: int):
+        """BM25 over character bigrams of law name + chapter + text (cached on disk per kb_version)."""
+        from knowledge.sparse import BM25Index
+        from knowledge.textproc import char_bigrams
+
+        cache = self.home / "index" / f"bigram-{version}"
+        if cache.with_suffix(".npz").exists():
+            return BM25Index.load(cache)
+        rc = self.config.retrieval
+        rows = self.manifest.query("SELECT law, chapter, text FROM articles ORDER BY id")
+        index = BM25Index.build(
+            [char_bigrams(f"{r['law']} {r['chapter'] or ''} {r['text']}") for r in rows],
+            k1=rc.bm25_k1,
+            b=rc.bm25_b,
+        )
+        if n:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            index.save(cache)
+        return index
 
     def _mask(
         self,
@@ -721,13 +744,15 @@ class KnowledgeBase:
         version: str | None = None,
         all_versions: bool = False,
     ) -> list[Passage]:
-        """Hybrid retrieval (BM25 over jieba tokens + dense vectors, fused by RRF).
+        """Hybrid retrieval: BM25 over jieba words + BM25 over character bigrams + dense vectors, fused
+        (config `retrieval.fusion`: normalised scores by default, or RRF). The question is cleaned first
+        (placeholder names, question templates and question words dropped; see knowledge.textproc).
 
         An exact reference in the query ('劳动合同法第四十七条') puts that article first. Filters: domain,
         law, a version, or `as_of` (the version in force on that date); otherwise the newest version
         (`all_versions=True` searches every stored version, e.g. for question sets built on older texts).
         """
-        from knowledge.textproc import tokenize_query
+        from knowledge.textproc import query_terms
 
         snap = self._snap()
         if not snap.ids or k <= 0:
@@ -745,11 +770,16 @@ class KnowledgeBase:
         if not mask.any():
             return out[:k]
         n_cand = max(rc.candidates, k)
-        scores = snap.bm25.scores(tokenize_query(query))
-        masked = np.where(mask & (scores > 0), scores, -1.0)
-        top = np.argpartition(-masked, min(n_cand, len(masked) - 1))[:n_cand]
-        top = top[masked[top] > 0]
-        top = top[np.argsort(-masked[top])]
+        words, grams = query_terms(query, rc.question_repeat)
+        scores = snap.bm25.scores(words, rc.query_tf)
+        masked, top = _top_positive(scores, mask, n_cand)
+        # character-bigram BM25: catches matches that jieba segments differently in question and statute
+        bi_scores = None
+        bi_top = np.zeros(0, dtype=np.int64)
+        if snap.bigram is not None:
+            bi_scores = snap.bigram.scores(grams, rc.query_tf)
+            _, bi_top = _top_positive(bi_scores, mask, n_cand)
+        sparse_cands = list(dict.fromkeys(top.tolist() + bi_top.tolist()))
         dense: dict[int, float] = {}
         emb = self.embedder()
         if emb is not None and rc.dense_weight > 0:
@@ -765,21 +795,29 @@ class KnowledgeBase:
                     dense[pos] = sim
             if rc.fusion == "score":
                 # exact similarities for BM25 candidates the dense search did not return
-                missing = [snap.ids[p] for p in top.tolist() if p not in dense]
+                missing = [snap.ids[p] for p in sparse_cands if p not in dense]
                 for aid, vec in store.vectors(emb.name, missing).items():
                     dense[snap.pos[aid]] = float(np.dot(vec, qvec))
         fused: dict[int, float] = {}
         if rc.fusion == "rrf":
             for rank, pos in enumerate(top.tolist()):
                 fused[pos] = fused.get(pos, 0.0) + rc.sparse_weight / (rc.rrf_k + rank + 1)
+            for rank, pos in enumerate(bi_top.tolist()):
+                fused[pos] = fused.get(pos, 0.0) + rc.bigram_weight / (rc.rrf_k + rank + 1)
             for rank, pos in enumerate(sorted(dense, key=lambda p: -dense[p])):
                 fused[pos] = fused.get(pos, 0.0) + rc.dense_weight / (rc.rrf_k + rank + 1)
         else:
-            # measured on legal_dev (lawbench-3-2): BM25 normalised by its best score + w * cosine beats RRF
-            top_score = float(masked[top[0]]) if len(top) else 1.0
-            for pos in set(top.tolist()) | set(dense):
-                sparse_part = max(float(scores[pos]), 0.0) / top_score if top_score > 0 else 0.0
-                fused[pos] = rc.sparse_weight * sparse_part + rc.dense_weight * dense.get(pos, 0.0)
+            # measured on legal_dev (lawbench-3-2): each BM25 normalised by its best score + w * cosine
+            # beats RRF
+            top_score = float(masked[top[0]]) if len(top) else 0.0
+            bi_best = float(bi_scores[bi_top[0]]) if bi_scores is not None and len(bi_top) else 0.0
+            for pos in set(sparse_cands) | set(dense):
+                value = rc.dense_weight * dense.get(pos, 0.0)
+                if top_score > 0:
+                    value += rc.sparse_weight * max(float(scores[pos]), 0.0) / top_score
+                if bi_best > 0:
+                    value += rc.bigram_weight * max(float(bi_scores[pos]), 0.0) / bi_best
+                fused[pos] = value
         best = sorted(fused.items(), key=lambda kv: -kv[1])[: k + len(out)]
         rows = self.manifest.articles_by_ids([snap.ids[p] for p, _ in best])
         seen = {p.id for p in out}
@@ -796,6 +834,14 @@ class KnowledgeBase:
         from knowledge.lc import KBRetriever
 
         return KBRetriever(kb=self, domain=domain, k=k)
+
+
+def _top_positive(scores: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores with masked-out/zero entries at -1, positions of the best `n` positive ones, best first)."""
+    masked = np.where(mask & (scores > 0), scores, -1.0)
+    top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
+    top = top[masked[top] > 0]
+    return masked, top[np.argsort(-masked[top])]
 
 
 def open_kb(home: Path, config: KnowledgeConfig | None = None) -> KnowledgeBase:

@@ -48,12 +48,28 @@ class BM25Index:
         tf.data = (tfv * (k1 + 1) / (tfv + norm[rows])) * idf[tf.indices]
         return cls(tf.tocsc(), vocab)
 
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document for the query (0 where no term matches)."""
-        cols = [self.vocab[t] for t in query_tokens if t in self.vocab]
-        if not cols:
+    def scores(self, query_tokens: Sequence[str], query_tf: str = "linear") -> np.ndarray:
+        """BM25 score of every document for the query (0 where no term matches).
+
+        `query_tf` weighs a term repeated in the query: "linear" (each repeat counts), "sqrt" (damped:
+        a scenario question repeats its subject, and linear weighting lets that one word dominate),
+        or "binary"."""
+        counts: dict[int, int] = {}
+        for t in query_tokens:
+            j = self.vocab.get(t)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
             return np.zeros(self.matrix.shape[0], dtype=np.float32)
-        return np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
+        cols = list(counts)
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(cols))
+        if query_tf == "sqrt":
+            tf = np.sqrt(tf)
+        elif query_tf == "binary":
+            tf = np.ones_like(tf)
+        elif query_tf != "linear":
+            raise ValueError(f"query_tf must be linear, sqrt or binary, not {query_tf!r}")
+        return np.asarray(self.matrix[:, cols] @ tf).ravel()
 
     def save(self, path: Path) -> None:
         """Write the index next to `path` (.npz + .vocab.json)."""

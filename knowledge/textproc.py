@@ -1,4 +1,9 @@
-"""Chinese tokenization shared by BM25 and the static embedder (jieba words, punctuation dropped)."""
+"""Chinese tokenization shared by BM25 and the static embedder (jieba words, punctuation dropped).
+
+Queries are cleaned before tokenizing: scenario questions ("小明是某公司的股东……根据哪条法律，……？") carry
+person names and question templates that match nothing useful in a statute but weigh a lot in BM25
+(a single character such as 明 or 王 is rare in statutes, hence a high IDF).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,33 @@ import threading
 _lock = threading.Lock()
 _ready = False
 _KEEP_RE = re.compile(r"[\w\u4e00-\u9fff]")
+_RUN_RE = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z0-9]+")
 # Question words that say nothing about which article is meant; dropping them from queries helps BM25.
 QUERY_STOPWORDS = frozenset(
-    "的 了 是 在 和 与 或 及 吗 呢 吧 啊 什么 怎么 如何 哪些 哪个 哪条 哪 是否 可以 应该 应当 能否 能 会 "
-    "根据 依据 按照 规定 法律 法规 条款 相关 内容 有关 我 我们 他 他们 她 该 这 那 一 个 请问 问题 情况".split()
+    "的 了 是 在 和 与 或 及 吗 呢 吧 啊 么 什么 怎么 如何 哪些 哪个 哪条 哪 是否 可以 应该 应当 能否 能 会 "
+    "根据 依据 按照 规定 法律 法规 条款 相关 内容 有关 我 我们 他 他们 她 她们 它 该 这 那 一 个 请问 问题 情况 "
+    # scenario narration: determiners, pronouns, function words and template phrases
+    "某 某个 某些 某家 某种 一名 一家 一位 一个 一起 一所 一天 一款 一张 一种 一次 一些 需要 哪一条 哪一 "
+    "什么样 怎样 怎么办 怎么样 何种 哪种 做出 进行 想 其 被 将 对 向 给 从 中 时 后 把 就 并 但 但是 也 还 "
+    "都 又 而 因为 因此 所以 于是 如果 这种 这个 那个 此 这样 那么 有 没有 已经 正在 即将 这些 "
+    "法律法规 法律条款 法律文件 法律规定 有权 必须 采取 作为 为 以 于 之 等".split()
 )
+# Common surnames and given-name characters of the placeholder people in scenario questions.
+_SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶"
+    "阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
+_GIVEN = "明红丽芳华军强刚伟莉美玲娟敏静燕亮杰峰磊超勇涛斌鹏辉"
+# 小明 / 老张 (not 小区, 小型, 老年人…), 张某 / 李某某, 王先生 / 李女士, 张三 / 李四, 李明 (before a clause break)
+PERSON_RE = re.compile(
+    rf"(?:[小老阿][{_SURNAMES}{_GIVEN}](?![{_SURNAMES}{_GIVEN}]?[区型学组额微年龄人家])"
+    rf"|[{_SURNAMES}]某+"
+    rf"|[{_SURNAMES}](?:先生|女士|小姐|大爷|大妈|阿姨|师傅)"
+    rf"|[{_SURNAMES}][三四五六](?![条款项章节])"
+    rf"|[{_SURNAMES}][{_GIVEN}](?=[，。、是在与和因的向被将]))"
+)
+# "根据哪条法律规定，" / "根据相关法律条款" / "根据法律，": the question template, never the topic
+TEMPLATE_RE = re.compile(r"根据(?:哪一?[条个部项款]|什么|相关|有关)?(?:法律|法规|规定|条款|法条|文件)+[，,]?")
 
 
 def _ensure_jieba():
@@ -35,8 +62,58 @@ def tokenize(text: str) -> list[str]:
     return [t for t in jieba.lcut(text, HMM=False) if _KEEP_RE.search(t)]
 
 
-def tokenize_query(text: str) -> list[str]:
-    """Tokens of a question, without the question words in QUERY_STOPWORDS (kept if nothing else remains)."""
-    toks = tokenize(text)
+def clean_query(text: str) -> str:
+    """The question without placeholder person names (小明, 张某, 王先生) and question templates."""
+    text = PERSON_RE.sub("，", text)
+    return TEMPLATE_RE.sub("，", text)
+
+
+_SENTENCE_RE = re.compile(r"(?<=[。！？；!?;])")
+
+
+def tokenize_query(text: str, *, fallback: bool = True) -> list[str]:
+    """Tokens of a cleaned question, without the words in QUERY_STOPWORDS (with `fallback`, all tokens
+    are kept when nothing else remains)."""
+    toks = tokenize(clean_query(text))
     kept = [t for t in toks if t not in QUERY_STOPWORDS]
-    return kept or toks
+    if not fallback:
+        return kept
+    return kept or toks or tokenize(text)
+
+
+def question_sentence(text: str) -> str:
+    """The last sentence of a multi-sentence question ('' for a one-sentence question).
+
+    Scenario questions tell a story, then ask ("……。根据哪条法律，药品监督管理部门应如何处理？"): the asking
+    sentence usually paraphrases the article sought, so retrieval counts its words again."""
+    sentences = [s for s in _SENTENCE_RE.split(text.strip()) if s.strip()]
+    return sentences[-1] if len(sentences) > 1 else ""
+
+
+def query_terms(text: str, question_repeat: int = 0) -> tuple[list[str], list[str]]:
+    """(jieba words, character bigrams) of a question for BM25; the asking sentence's terms are
+    repeated `question_repeat` more times (see question_sentence)."""
+    words, grams = tokenize_query(text), query_bigrams(text)
+    focus = question_sentence(text) if question_repeat > 0 else ""
+    if focus:
+        words += tokenize_query(focus, fallback=False) * question_repeat
+        grams += query_bigrams(focus) * question_repeat
+    return words, grams
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of each Han run (a lone character stays a unigram; Latin/digit runs
+    are whole tokens). Complements jieba words: it matches across segmentation differences and across
+    word boundaries (the words 赡养费 and 赡养 never match; their bigrams share 赡养)."""
+    out: list[str] = []
+    for run in _RUN_RE.findall(text):
+        if len(run) == 1 or not ("\u4e00" <= run[0] <= "\u9fff"):
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def query_bigrams(text: str) -> list[str]:
+    """Character bigrams of the cleaned question (names and templates removed)."""
+    return char_bigrams(clean_query(text))
