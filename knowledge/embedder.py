@@ -33,6 +33,20 @@ UNK, PAD = "[UNK]", "[PAD]"
 _SENT_SPLIT = re.compile(r"(?<=[。；！？])")
 
 
+def token_ids(vocab: dict[str, int], toks: Sequence[str]) -> list[int]:
+    """Vocabulary ids of jieba tokens; an unknown word falls back to its known characters, then to UNK.
+
+    Training and encoding must map tokens identically, so both go through this one function."""
+    out: list[int] = []
+    for t in toks:
+        j = vocab.get(t)
+        if j is not None:
+            out.append(j)
+        else:
+            out.extend(vocab[c] for c in t if c in vocab)
+    return out or [vocab[UNK]]
+
+
 class Embedder(Protocol):
     """What the knowledge base needs from an embedding model."""
 
@@ -78,14 +92,7 @@ class StaticJiebaEmbedder:
         self._lock = threading.Lock()
 
     def _ids(self, toks: Sequence[str]) -> list[int]:
-        vocab, out = self.vocab, []
-        for t in toks:
-            j = vocab.get(t)
-            if j is not None:
-                out.append(j)
-            else:
-                out.extend(vocab[c] for c in t if c in vocab)
-        return out or [vocab[UNK]]
+        return token_ids(self.vocab, toks)
 
     def _encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         torch = self._torch
@@ -216,14 +223,7 @@ def train_static_embedder(
         bag.weight.normal_(0, 0.1)
 
     def ids_of(toks: Sequence[str]) -> list[int]:
-        out: list[int] = []
-        for t in toks:
-            j = vocab.get(t)
-            if j is not None:
-                out.append(j)
-            else:
-                out.extend(vocab[c] for c in t if c in vocab)
-        return out or [vocab[UNK]]
+        return token_ids(vocab, toks)
 
     def embed(batch: Sequence[Sequence[str]]):
         ids: list[int] = []

@@ -4,7 +4,6 @@ the service recovers by itself once the Chroma server is back (same port, same d
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,58 +17,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.server_harness import OFFLINE_ENV, create_key, free_port, server_log, start_server, stop_server  # noqa: E402
+from tests.server_harness import (  # noqa: E402
+    CHROMA,
+    OFFLINE_ENV,
+    ChromaServer,
+    create_key,
+    free_port,
+    server_log,
+    start_server,
+    stop_server,
+)
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "公司拖欠工资，劳动者可以解除劳动合同吗？"
-
-
-class ChromaServer:
-    """A `chroma run` process on 127.0.0.1 that the test can stop and start again on the same port/path."""
-
-    def __init__(self, port: int, path: Path, log: Path) -> None:
-        self.port, self.path, self.log = port, path, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(CHROMA),
-                    "run",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--path",
-                    str(self.path),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("chroma server did not become ready")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
 
 
 @pytest.fixture

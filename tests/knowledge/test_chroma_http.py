@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,65 +11,20 @@ import pytest
 from knowledge.errors import StoreUnavailable
 from knowledge.kb import KnowledgeBase
 from tests.knowledge.conftest import tiny_config
-
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("chroma server did not become ready")
+from tests.server_harness import CHROMA, ChromaServer, free_port
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path):
+    """A real `chroma run` on 127.0.0.1 (stopped by PID at the end)."""
     if not CHROMA.exists():
         pytest.skip("the chroma server script is not installed")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--path",
-            str(tmp_path / "chroma-data"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
+    server = ChromaServer(free_port(), tmp_path / "chroma-data", tmp_path / "chroma.log")
+    server.start()
     try:
-        _wait_ready(port, proc)
-        yield port, proc
+        yield server.port, server.proc
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+        server.stop()
 
 
 @pytest.mark.server
