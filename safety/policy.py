@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from knowledge.types import Passage
 from safety.pii import DEFAULT_NAME_MARKERS
@@ -152,6 +152,30 @@ class InjectionConfig(BaseModel):
     _v = field_validator("patterns")(_check_regexes)
 
 
+class ClassifierConfig(BaseModel):
+    """Second-layer refusal classifier (safety/classifier.py): char n-gram TF-IDF + logistic regression.
+
+    Trained at policy load from every category's `examples` plus `harmful` extras against `benign`
+    look-alikes. It runs only when the pattern layer allowed a question, refuses only when P(harmful) is at
+    least `threshold`, and never overrides the informational guard unless an override (harm) cue is present.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Minimum P(harmful) to refuse")
+    min_category_p: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Minimum probability of the argmax category itself"
+    )
+    ngram_max: int = Field(default=3, ge=1, le=5, description="Character n-grams 1..ngram_max")
+    c: float = Field(default=10.0, gt=0.0, description="Inverse L2 regularisation strength")
+    exclude: list[str] = Field(default_factory=list, description="Categories the classifier never refuses")
+    harmful: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra harmful training prompts per category (beside `examples`)"
+    )
+    benign: list[str] = Field(default_factory=list, description="Benign look-alike training questions")
+
+
 class PolicyConfig(BaseModel):
     """One policy file after includes are merged."""
 
@@ -162,13 +186,30 @@ class PolicyConfig(BaseModel):
     disclaimer: str = ""
     review_message: str = "该回答涉及需要人工复核的内容，已提交审核，审核通过后再向您展示。"
     rules: list[str] = Field(
-        default_factory=lambda: ["refusal", "injection", "intercept", "pii_output", "citations", "disclaimer"]
+        default_factory=lambda: [
+            "refusal",
+            "classifier",
+            "injection",
+            "intercept",
+            "pii_output",
+            "citations",
+            "disclaimer",
+        ]
     )
     refusal_categories: list[RefusalCategory] = Field(default_factory=list)
     intercepts: list[InterceptGroup] = Field(default_factory=list)
     pii: PiiConfig = Field(default_factory=PiiConfig)
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     informational: InformationalGuard = Field(default_factory=InformationalGuard)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+
+    @model_validator(mode="after")
+    def _classifier_categories_known(self) -> PolicyConfig:
+        known = {c.name for c in self.refusal_categories}
+        unknown = sorted((set(self.classifier.harmful) | set(self.classifier.exclude)) - known)
+        if unknown:
+            raise ValueError(f"classifier: unknown refusal categor(ies) {unknown}; known: {sorted(known)}")
+        return self
 
     @field_validator("rules")
     @classmethod
@@ -213,8 +254,20 @@ class SafetyPolicy:
         return self.config.pii.mask_stored
 
     def input_verdicts(self, q: Question) -> list[Verdict]:
-        """Every rule's input verdict (for the audit trail)."""
-        return [r.check_input(q) for r in self.rules]
+        """Every rule's input verdict (for the audit trail).
+
+        Second-layer rules (`second_layer = True`, the classifier) run only when no earlier rule refused, so
+        a pattern refusal keeps its category and message and the model never second-guesses it.
+        """
+        out: list[Verdict] = []
+        refused = False
+        for r in self.rules:
+            if refused and getattr(r, "second_layer", False):
+                continue
+            v = r.check_input(q)
+            refused = refused or v.action == "refuse"
+            out.append(v)
+        return out
 
     def check_input(self, q: Question) -> Verdict:
         """Return "refuse" (with the category's message, rule refuse.<category>) or "allow".
@@ -414,6 +467,7 @@ def builtin_policies() -> list[str]:
 
 
 __all__ = [
+    "ClassifierConfig",
     "ComposeRule",
     "InformationalGuard",
     "InterceptGroup",

@@ -18,7 +18,9 @@ from safety.pii import contains_pii
 from safety.types import Answer, Question, Verdict
 
 if TYPE_CHECKING:  # only for type hints; policy imports this module at run time
+    from safety.classifier import RefusalClassifier
     from safety.policy import (
+        ClassifierConfig,
         ComposeRule,
         InformationalGuard,
         InterceptGroup,
@@ -268,6 +270,60 @@ class RefusalRule:
         return ALLOW
 
 
+class ClassifierRule:
+    """Second layer: refuses what the trained classifier (safety/classifier.py) is confident is harmful.
+
+    Runs only when the pattern layer allowed the question (`second_layer`, see SafetyPolicy.input_verdicts).
+    It never overrides the informational guard: a question that reads as one ABOUT the law/medicine
+    (罪/判几年/症状/急救…) is left alone unless it also carries an override (harm/evasion) cue, in which
+    case the guard does not excuse it. The verdict names the classifier's argmax harmful category.
+    """
+
+    second_layer = True
+    name = "refuse.classifier"
+
+    def __init__(
+        self,
+        model: RefusalClassifier,
+        cfg: ClassifierConfig,
+        cats: Sequence[RefusalCategory],
+        guard: Guard | None,
+    ) -> None:
+        self.model = model
+        self.threshold = cfg.threshold
+        self.min_category_p = cfg.min_category_p
+        self.exclude = set(cfg.exclude)
+        self.cats = {c.name: c for c in cats}
+        self.guard = guard
+
+    def check_input(self, q: Question) -> Verdict:
+        if self.guard is not None and self.guard.excuses(q.text):
+            return ALLOW
+        pred = self.model.predict(q.text)
+        cat = self.cats.get(pred.category)
+        if (
+            cat is None
+            or pred.category in self.exclude
+            or pred.p_harm < self.threshold
+            or pred.p_category < self.min_category_p
+        ):
+            return ALLOW
+        return Verdict(
+            action="refuse",
+            rule=f"refuse.{cat.name}",
+            category=cat.name,
+            message=cat.message.strip(),
+            details={
+                "via": "classifier",
+                "p_harm": round(pred.p_harm, 4),
+                "p_category": round(pred.p_category, 4),
+            },
+        )
+
+    def check_output(self, q: Question, a: Answer, passages: Sequence[Passage]) -> Verdict:
+        return ALLOW
+
+
 def answer_text(a: Answer) -> str:
     """What the generator asserted: category, key points and — when nothing was parsed — the raw text."""
     parts = [a.category, *a.points]
@@ -431,6 +487,20 @@ def _refusal(cfg: PolicyConfig) -> list[SafetyRule]:
     return [RefusalRule(c, guard) for c in cats]
 
 
+def _classifier(cfg: PolicyConfig) -> list[SafetyRule]:
+    ccfg = cfg.classifier
+    cats = [c for c in cfg.refusal_categories if c.enabled]
+    if not ccfg.enabled or not cats:
+        return []
+    from safety.classifier import train_classifier  # safety.classifier imports this module
+
+    harmful = {c.name: [*c.examples, *ccfg.harmful.get(c.name, [])] for c in cats}
+    model = train_classifier(harmful, ccfg.benign, ngram_max=ccfg.ngram_max, c=ccfg.c)
+    if model is None:  # no benign list or no harmful prompts: nothing to learn from
+        return []
+    return [ClassifierRule(model, ccfg, cats, compile_guard(cfg.informational))]
+
+
 def _intercept(cfg: PolicyConfig) -> list[SafetyRule]:
     return [InterceptRule(g, cfg.review_message) for g in cfg.intercepts if g.enabled]
 
@@ -453,6 +523,7 @@ def _citations(cfg: PolicyConfig) -> list[SafetyRule]:
 
 RULE_KINDS: dict[str, RuleFactory] = {
     "refusal": _refusal,
+    "classifier": _classifier,
     "injection": _injection,
     "intercept": _intercept,
     "pii_output": _pii_output,
