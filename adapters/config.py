@@ -229,4 +229,10 @@ def parse_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
         raise TrainConfigError(f"override {item!r} must look like key=value")
     key, value = item.split("=", 1)
-    return key.strip(), yaml.safe_load(value) if value.strip() else None
+    if not value.strip():
+        return key.strip(), None
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        # Not a YAML scalar (e.g. "{home}/adapters/x" looks like a broken mapping): take it as a string.
+        return key.strip(), value

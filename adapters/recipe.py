@@ -357,6 +357,11 @@ def run_training(cfg: TrainConfig, *, callbacks: list[Any] | None = None, quiet:
         callbacks=_make_callbacks(out_dir, cfg.early_stopping_patience if has_val else None)
         + list(callbacks or []),
     )
+    if quiet:
+        # With tqdm disabled, Trainer falls back to printing every log dict; quiet means quiet.
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
 
     # ---- train -------------------------------------------------------------------------------
     resume: str | bool | None = None

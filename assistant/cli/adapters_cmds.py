@@ -61,6 +61,9 @@ def list_cmd(
         console.print("no adapters yet — train one with `yiju train --config adapters/configs/law_qa.yaml`")
         return
     table = Table("name", "version", "domain", "base model", "best val loss", "samples", "created", "path")
+    # Names identify adapters (chat model names, vLLM --lora-modules): never elide them.
+    table.columns[0].no_wrap = True
+    table.columns[0].overflow = "fold"
     for m in items:
         loss = m.metrics.get("best_val_loss")
         table.add_row(

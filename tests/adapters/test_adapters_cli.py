@@ -26,6 +26,7 @@ def test_train_then_list_show_merge_export(tiny_qwen: Path, yiju_home: Path, tmp
     res = runner.invoke(app, ["train", "--config", str(CONFIGS / "law_qa.yaml"), "--quiet", *sets])
     assert res.exit_code == 0, res.output
     assert "adapter law_qa (legal)" in res.output and "fp32" in res.output
+    assert "'loss':" not in res.output and "'eval_loss':" not in res.output  # --quiet: no per-step log dicts
     assert (yiju_home / "adapters" / "law_qa" / "adapter_model.safetensors").is_file()  # {home} placeholder
 
     res = runner.invoke(app, ["adapters", "list", "--json"])

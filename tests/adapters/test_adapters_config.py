@@ -122,6 +122,8 @@ def test_overrides_parse_as_yaml() -> None:
     assert parse_override("fp16=true") == ("fp16", True)
     with pytest.raises(TrainConfigError):
         parse_override("epochs")
+    # A value that is not a YAML scalar stays a string (the shipped configs use {home} in paths).
+    assert parse_override("output_dir={home}/adapters/x") == ("output_dir", "{home}/adapters/x")
 
 
 def test_model_rejects_unknown_fields_directly() -> None:
