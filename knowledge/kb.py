@@ -107,6 +107,16 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _not_imported(message: str, strict: bool, parsing: bool = False) -> str:
+    """The error text plus what happened to the file: a file is imported whole or not at all, so users
+    must learn that one bad line kept every article of that file out of the knowledge base."""
+    if not strict:
+        return f"{message} — file skipped (no articles from it were imported); fix it and re-run"
+    if parsing:  # strict stops before anything is written
+        return f"{message} — nothing was imported (--strict: any error stops the whole import); fix it and re-run"
+    return f"{message} — file not imported and the import stopped here (--strict); fix it and re-run"
+
+
 @contextmanager
 def _progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar (or nothing); yields advance(n)."""
@@ -253,16 +263,17 @@ class KnowledgeBase:
                             report.files_imported += 1
                         except LoadError as exc:
                             report.errors.append(
-                                ImportIssue(file=exc.file, line=exc.line, message=exc.message)
+                                ImportIssue(
+                                    file=exc.file, line=exc.line, message=_not_imported(exc.message, strict)
+                                )
                             )
                             if strict:
                                 break
                         except KnowledgeError:
                             raise
                         except Exception as exc:  # store/database failure: this file was rolled back
-                            report.errors.append(
-                                ImportIssue(file=item.key, message=f"import failed, rolled back: {exc}")
-                            )
+                            msg = _not_imported(f"import failed, rolled back: {exc}", strict)
+                            report.errors.append(ImportIssue(file=item.key, message=msg))
                             if strict:
                                 break
                         advance(1)
@@ -287,7 +298,10 @@ class KnowledgeBase:
                 try:
                     file_hash = _sha256_file(f)
                 except OSError as exc:
-                    report.errors.append(ImportIssue(file=str(f), message=f"cannot read: {exc}"))
+                    msg = _not_imported(f"cannot read: {exc}", strict, parsing=True)
+                    report.errors.append(ImportIssue(file=str(f), message=msg))
+                    if strict:
+                        break
                     continue
                 if self.manifest.file_hash(key) == file_hash:
                     report.files_skipped += 1
@@ -297,7 +311,8 @@ class KnowledgeBase:
                 try:
                     docs = load_file(f, fmt)
                 except LoadError as exc:
-                    report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=exc.message))
+                    msg = _not_imported(exc.message, strict, parsing=True)
+                    report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=msg))
                     if strict:
                         break
                     continue
@@ -732,6 +747,32 @@ class KnowledgeBase:
             )
         )
         return _row_to_passage(rows[0], score=1.0)
+
+    def lookup_failure(
+        self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
+    ) -> str:
+        """Why `lookup(law, article_no, version=…, as_of=…)` found nothing, as user text: the law is unknown,
+        the version is not stored, no version was in force on the date, or that version lacks the article."""
+        name = short_law_name(law)
+        stored = sorted(
+            r["version"]
+            for r in self.manifest.query("SELECT DISTINCT version FROM articles WHERE law=?", (name,))
+        )
+        if not stored:
+            return f"no law named {name} in the knowledge base (see `yiju kb list`)"
+        shown = ", ".join(stored)
+        if version is not None and (version or _UNDATED) not in stored:
+            return f"{name} has no version {version or _UNDATED} (versions: {shown})"
+        if version is None and as_of:
+            in_force = [v for v in stored if v == _UNDATED or v <= as_of]
+            if not in_force:
+                return f"no version of {name} in force on {as_of} (versions: {shown})"
+            dated = [v for v in in_force if v != _UNDATED]
+            version = dated[-1] if dated else _UNDATED
+            return f"{name} has no article {article_no} in the version in force on {as_of} ({version})"
+        if version is not None:
+            return f"{name} has no article {article_no} in version {version or _UNDATED}"
+        return f"{name} has no article {article_no} (versions: {shown})"
 
     def retrieve(
         self,

@@ -48,6 +48,28 @@ MEDICAL_KEYWORDS = (
     "麻醉",
     "放射",
     "生物安全",
+    "病防治",  # 职业病/尘肺病/艾滋病/血吸虫病防治 (not 病虫害防治)
+    "人体器官",
+    "艾滋病",
+    "计划生育技术服务",
+    "康复",
+)
+# Words that contain a medical keyword but are not about health care (农药 contains 药, 环境卫生 contains
+# 卫生, ...). They are cut out of the title BEFORE the keywords are matched, so a title that is medical for
+# another reason stays medical (放射性药品管理办法 still has 药品).
+MEDICAL_EXCLUSIONS = (
+    "农药",
+    "兽药",
+    "兽医",
+    "弹药",
+    "火药",
+    "炸药",
+    "环境卫生",
+    "市容",
+    "动物卫生",
+    "放射性",
+    "转基因生物安全",
+    "化妆品卫生",
 )
 
 
@@ -94,7 +116,12 @@ def short_law_name(title: str) -> str:
 
 
 def guess_domain(title: str) -> str:
-    """'medical' if the law title matches a medical keyword, else 'legal'."""
+    """'medical' if the law title matches a medical keyword once the exclusion words are cut out, else 'legal'.
+
+    农药管理条例, 城市市容和环境卫生管理条例, 放射性污染防治法 -> legal; 药品管理法, 精神卫生法 -> medical.
+    """
+    for word in MEDICAL_EXCLUSIONS:
+        title = title.replace(word, "|")  # a separator, so the cut cannot join two halves into a keyword
     return "medical" if any(k in title for k in MEDICAL_KEYWORDS) else "legal"
 
 

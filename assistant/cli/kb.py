@@ -121,7 +121,7 @@ def show_cmd(
         fail(f"cannot find a known law and 第X条 in {reference!r} (see `yiju kb list`)")
     passage = kb.lookup(ref[0], ref[1], version=version, as_of=as_of)
     if passage is None:
-        fail(f"{ref[0]} has no article {ref[1]}" + (f" in version {version}" if version else ""))
+        fail(kb.lookup_failure(ref[0], ref[1], version=version, as_of=as_of))
     if as_json:
         typer.echo(passage.model_dump_json(indent=2))
         return
