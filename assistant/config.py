@@ -72,7 +72,12 @@ class YijuConfig(BaseModel):
 
 
 def load_config(path: Path | None, home: Path) -> YijuConfig:
-    """Load and validate the config; errors name the file and every bad field at once."""
+    """Load and validate the config; errors name the file and every bad field at once.
+
+    The `knowledge` and `generator` sections are validated by their own models after the top level, so
+    their errors are re-rooted here: each one carries its full dotted path from the file's root
+    (`generator.kind`, `knowledge.embedder.path`), the bad value, and all sections are reported together.
+    """
     candidate = path or (home / "yiju.yaml")
     if path is None and not candidate.exists():
         return YijuConfig()
@@ -82,15 +87,94 @@ def load_config(path: Path | None, home: Path) -> YijuConfig:
         data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{candidate}: not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{candidate}: top level must be a mapping")
+    problems: list[str] = []
+    cfg: YijuConfig | None = None
     try:
         cfg = YijuConfig.model_validate(data)
-        cfg.knowledge_config()
-        cfg.generator_config()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
-        raise ConfigError(f"{candidate}: {problems}") from exc
+        problems += _describe(exc, data, ())
+    # Sub-sections are checked even when the top level failed, so one run reports every mistake.
+    for section, validate in (("knowledge", _validate_knowledge), ("generator", _validate_generator)):
+        raw = data.get(section)
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            if cfg is not None:  # otherwise the top-level check already named this section
+                problems.append(f"{section}: must be a mapping (got {raw!r})")
+            continue
+        try:
+            validate(raw)
+        except ValidationError as exc:
+            problems += _describe(exc, raw, (section,))
+    if problems:
+        raise ConfigError(f"{candidate}: {len(problems)} problem(s): " + "; ".join(problems))
+    assert cfg is not None
     return cfg
+
+
+def _validate_knowledge(raw: dict) -> object:
+    return _knowledge_config_type().model_validate(raw)
+
+
+def _validate_generator(raw: dict) -> object:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(_generator_config_type()).validate_python(raw)
+
+
+# Discriminator fields of the tagged unions in the config sections (generator.kind, knowledge.store.kind…).
+_TAG_KEYS = ("kind",)
+
+
+def _field_path(loc: tuple, data: object, prefix: tuple[str, ...]) -> tuple[list[str], object]:
+    """The dotted path of an error in the user's file, and the value found there.
+
+    Pydantic puts the chosen union tag into `loc` (`('extractive', 'modle')` for `generator.modle` when
+    kind is extractive); such an element names no key of the user's mapping, so it is dropped.
+    """
+    parts = list(prefix)
+    cur: object = data
+    for item in loc:
+        if isinstance(cur, dict):
+            if item in cur:
+                parts.append(str(item))
+                cur = cur[item]
+                continue
+            if any(cur.get(k) == item for k in _TAG_KEYS):
+                continue  # the union tag pydantic inserted, not a key the user wrote
+            parts.append(str(item))
+            cur = None
+        elif isinstance(cur, list) and isinstance(item, int) and 0 <= item < len(cur):
+            parts.append(str(item))
+            cur = cur[item]
+        else:
+            parts.append(str(item))
+            cur = None
+    return parts, cur
+
+
+def _describe(exc: ValidationError, data: object, prefix: tuple[str, ...]) -> list[str]:
+    """One line per error: `full.dotted.path: message (got value)`."""
+    out: list[str] = []
+    for e in exc.errors():
+        parts, value = _field_path(tuple(e["loc"]), data, prefix)
+        ctx = e.get("ctx") or {}
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # The error sits on the union itself; the field at fault is its discriminator.
+            key = str(ctx.get("discriminator", "kind")).strip("'\"")
+            parts.append(key)
+            value = value.get(key) if isinstance(value, dict) else ctx.get("tag")
+        elif e["type"] == "missing":
+            value = None
+        else:
+            value = e.get("input", value)
+        where = ".".join(parts) or "(top level)"
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        got = " (missing)" if e["type"] in ("missing", "union_tag_not_found") else f" (got {shown})"
+        out.append(f"{where}: {e['msg']}{got}")
+    return out

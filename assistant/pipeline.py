@@ -3,7 +3,7 @@
 ```
 question ─▶ policy.check_input ─▶ kb.retrieve ─▶ basis filter ─▶ prompt ─▶ Generator.generate
          ─▶ answer_format.parse (one repair) ─▶ verify_citations ─▶ policy.check_output
-         ─▶ policy.apply_disclaimer ─▶ audit.record ─▶ AskResult
+         ─▶ disclaimer (domain's, else policy's) ─▶ audit.record ─▶ AskResult
 ```
 Guarantees that no question text can switch off (they are code, not prompt): every citation shown is a
 retrieved article with its verbatim text; citations the generator invents are removed (also inside key
@@ -87,7 +87,9 @@ class _TurnState:
         self.raw = ""
         self.generator_kind = ""
         self.generator_model = ""
-        self.adapter: str | None = None
+        self.adapter: str | None = None  # the generator's name for the adapter that runs
+        self.adapter_label = ""  # what the audit records: the adapter manifest's name when there is one
+        self.adapter_version = ""
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -135,12 +137,16 @@ class Pipeline:
         missing = [d for d in self._domains if d not in self.policies]
         if missing:
             raise DomainError(f"no safety policy for domain(s): {', '.join(missing)}")
+        bare = [d for d, spec in self._domains.items() if not _disclaimer_for(spec, self.policies[d])]
+        if bare:
+            raise DomainError(f"no disclaimer for domain(s) {', '.join(bare)}: set one in domain.yaml")
         if fallback_to_extractive is None:
             fallback_to_extractive = bool(
                 getattr(getattr(generator, "config", None), "fallback_to_extractive", True)
             )
         self.fallback_to_extractive = fallback_to_extractive
         extractive_cfg = self.config.generator_config() if self.config else None
+        self._adapter_ids: dict[Path, tuple[str, str]] = {}
         self._extractive = (
             generator
             if isinstance(generator, ExtractiveGenerator)
@@ -190,6 +196,18 @@ class Pipeline:
         if not domain or domain == "auto":
             return route(question, self._domains, self.default_domain).domain
         return self.domain_spec(domain).name
+
+    def warm(self, query: str = "劳动合同 解除 经济补偿") -> float:
+        """Load what the first turn would otherwise load lazily; returns the seconds it took.
+
+        One plain retrieval builds the KB's index snapshot (BM25, bigram index, tokeniser dictionary) and
+        loads the embedder and vector store, so a turn's audited `latency_ms` measures the turn, not a
+        one-time start-up. A retrieval is not a turn: nothing is audited. Raises the knowledge errors
+        (bad embedder path, store down) the first turn would hit; the caller decides what to do with them.
+        """
+        t0 = time.perf_counter()
+        self.kb.retrieve(query, k=1)
+        return time.perf_counter() - t0
 
     def close(self) -> None:
         """Release the generator (model memory, HTTP clients)."""
@@ -247,6 +265,12 @@ class Pipeline:
                 state.flag("store_unavailable")
                 self._finish_error(state, spec, "知识库暂时无法访问，请稍后再试。", exc)
                 raise
+            if _is_knowledge_error(exc):
+                # A configuration/data problem (bad embedder path, corrupt index…): the user gets its
+                # plain description; the traceback is for debugging only.
+                log.debug("knowledge error", exc_info=True)
+                state.flag("knowledge_error")
+                return self._finish_error(state, spec, f"知识库错误：{exc}", exc)
             log.exception("pipeline failure")
             state.flag("internal_error")
             return self._finish_error(state, spec, spec.error_message, exc)
@@ -285,7 +309,7 @@ class Pipeline:
 
         # The disclaimer is attached before the output check so the check sees exactly what users would.
         answer = self._with_disclaimer(answer, spec, policy)
-        out_verdict = policy.check_output(q, answer, basis)
+        out_verdict = policy.check_output(q, answer, basis, disclaimer=_disclaimer_for(spec, policy))
         state.verdicts.append(out_verdict)
         if out_verdict.action == "amend":
             answer = self._amend(answer, out_verdict, basis, spec, policy, state)
@@ -376,6 +400,7 @@ class Pipeline:
                 # corrupt adapter directory, which lands in the fallback below.
                 state.adapter = resolver(state.adapter)
                 params = params.model_copy(update={"adapter": state.adapter})
+                state.adapter_label, state.adapter_version = self._adapter_identity(gen, state.adapter)
             raw = gen.generate(messages, params)
             state.raw = raw
             try:
@@ -444,11 +469,11 @@ class Pipeline:
 
     @staticmethod
     def _with_disclaimer(answer: Answer, spec: DomainSpec, policy: Any) -> Answer:
-        """The safety policy's disclaimer (it has the last word); the domain's when the policy has none."""
-        answer = policy.apply_disclaimer(answer.model_copy(update={"disclaimer": spec.disclaimer}))
-        if not answer.disclaimer.strip():
-            answer = answer.model_copy(update={"disclaimer": spec.disclaimer})
-        return answer
+        """The domain's disclaimer (domain.yaml) when it sets one, else the safety policy's.
+
+        Always from configuration, never from generated or question text, so an injection cannot remove
+        or replace it; `__init__` refuses a domain where both are empty."""
+        return answer.model_copy(update={"disclaimer": _disclaimer_for(spec, policy)})
 
     def _amend(
         self,
@@ -496,7 +521,7 @@ class Pipeline:
                 )
             )
         policy = self.policies.get(spec.name) if spec else None
-        disclaimer = (getattr(policy, "disclaimer", "") or spec.disclaimer) if spec else ""
+        disclaimer = _disclaimer_for(spec, policy) if spec else ""
         return self._record(
             state,
             spec,
@@ -526,8 +551,8 @@ class Pipeline:
             ],
             generator_kind=state.generator_kind,
             generator_model=state.generator_model,
-            adapter_name=state.adapter or "",
-            adapter_version=self._adapter_version(state.adapter),
+            adapter_name=state.adapter_label or state.adapter or "",
+            adapter_version=state.adapter_version or self._adapter_version(state.adapter),
             kb_version=self._kb_version(),
             raw_answer=state.raw,
             final_answer=final_answer,
@@ -547,7 +572,7 @@ class Pipeline:
             flags=list(state.flags),
             latency_ms=round(latency, 2),
             generator=state.generator_kind,
-            adapter=state.adapter,
+            adapter=state.adapter_label or state.adapter,
             **result,
         )
 
@@ -556,6 +581,31 @@ class Pipeline:
             return str(self.kb.kb_version)
         except Exception:  # noqa: BLE001 - a store that is down still gets its turn audited
             return ""
+
+    def _adapter_identity(self, gen: Any, adapter: str | None) -> tuple[str, str]:
+        """(name, version) from the manifest of the adapter directory the generator really loaded.
+
+        ("", "") when the generator has no directories (served models) or the folder has no manifest; the
+        audit then records the generator's adapter name (and the registry fallback below)."""
+        locate = getattr(gen, "adapter_path", None)
+        path = locate(adapter) if locate is not None and adapter is not None else None
+        if path is None:
+            return "", ""
+        key = Path(path).resolve()
+        if key not in self._adapter_ids:
+            # Cached per directory: the weights were loaded once, so the manifest read first describes them.
+            try:
+                from adapters.manifest import MANIFEST_NAME, read_manifest
+
+                if (key / MANIFEST_NAME).is_file():
+                    m = read_manifest(key)
+                    self._adapter_ids[key] = (m.name, str(m.version))
+                else:
+                    self._adapter_ids[key] = ("", "")
+            except Exception as exc:  # noqa: BLE001 - a broken manifest must not fail the turn
+                log.warning("adapter manifest in %s unreadable: %s", key, exc)
+                return "", ""
+        return self._adapter_ids[key]
 
     def _adapter_version(self, adapter: str | None) -> str:
         if not adapter or self.home is None:
@@ -586,6 +636,11 @@ def load_policies(domains: Mapping[str, DomainSpec]) -> dict[str, Any]:
     return out
 
 
+def _disclaimer_for(spec: DomainSpec, policy: Any) -> str:
+    """The domain's own disclaimer wins when set; the safety policy's is the fallback."""
+    return (spec.disclaimer or "").strip() or str(getattr(policy, "disclaimer", "") or "").strip()
+
+
 def _combined_masker(policies: Any) -> Callable[[str], str] | None:
     maskers = [p.mask_pii for p in policies if hasattr(p, "mask_pii") and getattr(p, "mask_stored", True)]
     if not maskers:
@@ -597,6 +652,14 @@ def _combined_masker(policies: Any) -> Callable[[str], str] | None:
         return text
 
     return mask
+
+
+def _is_knowledge_error(exc: BaseException) -> bool:
+    try:
+        from knowledge.errors import KnowledgeError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, KnowledgeError)
 
 
 def _is_store_unavailable(exc: BaseException) -> bool:

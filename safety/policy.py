@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from knowledge.types import Passage
 from safety.pii import DEFAULT_NAME_MARKERS
 from safety.pii import mask_pii as _mask_pii
-from safety.rules import RULE_KINDS, InjectionRule, SafetyRule, normalize_forms
+from safety.rules import RULE_KINDS, DisclaimerRule, InjectionRule, SafetyRule, normalize_forms
 from safety.types import Answer, Question, Verdict
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -283,17 +283,32 @@ class SafetyPolicy:
             action="allow", details={"signals": signals, "verdicts": combined.details.get("verdicts", [])}
         )
 
-    def output_verdicts(self, q: Question, answer: Answer, passages: Sequence[Passage]) -> list[Verdict]:
-        """Every rule's output verdict (for the audit trail)."""
-        return [r.check_output(q, answer, passages) for r in self.rules]
+    def output_verdicts(
+        self, q: Question, answer: Answer, passages: Sequence[Passage], *, disclaimer: str | None = None
+    ) -> list[Verdict]:
+        """Every rule's output verdict (for the audit trail). `disclaimer`: see `check_output`."""
+        return [
+            r.check_output(q, answer, passages, expected=disclaimer)
+            if disclaimer and isinstance(r, DisclaimerRule)
+            else r.check_output(q, answer, passages)
+            for r in self.rules
+        ]
 
-    def check_output(self, q: Question, answer: Answer, passages: Sequence[Passage]) -> Verdict:
-        """Return "flag" (hold for review, rule intercept.<group>) / "amend" (e.g. amend.disclaimer) / "allow"."""
-        return _combine(self.output_verdicts(q, answer, passages))
+    def check_output(
+        self, q: Question, answer: Answer, passages: Sequence[Passage], *, disclaimer: str | None = None
+    ) -> Verdict:
+        """Return "flag" (hold for review, rule intercept.<group>) / "amend" (e.g. amend.disclaimer) / "allow".
 
-    def apply_disclaimer(self, answer: Answer) -> Answer:
-        """The answer with the domain disclaimer set (whatever the generator wrote there is replaced)."""
-        return answer.model_copy(update={"disclaimer": self.disclaimer})
+        `disclaimer`: the disclaimer expected on this answer when the caller's domain sets its own (it then
+        replaces the policy's in the disclaimer check); default: the policy's."""
+        return _combine(self.output_verdicts(q, answer, passages, disclaimer=disclaimer))
+
+    def apply_disclaimer(self, answer: Answer, disclaimer: str | None = None) -> Answer:
+        """The answer with the disclaimer set (whatever the generator wrote there is replaced).
+
+        `disclaimer`: a domain's own text, which wins when non-empty; the policy's is the fallback."""
+        text = (disclaimer or "").strip() or self.disclaimer
+        return answer.model_copy(update={"disclaimer": text})
 
     def mask_pii(self, text: str) -> str:
         """Mask ID-card numbers, mobile numbers and names after 患者/当事人/… as configured."""

@@ -424,10 +424,15 @@ class DisclaimerRule:
     def check_input(self, q: Question) -> Verdict:
         return ALLOW
 
-    def check_output(self, q: Question, a: Answer, passages: Sequence[Passage]) -> Verdict:
-        if self.disclaimer and a.disclaimer.strip() != self.disclaimer.strip():
+    def check_output(
+        self, q: Question, a: Answer, passages: Sequence[Passage], expected: str | None = None
+    ) -> Verdict:
+        """`expected`: the disclaimer the caller attaches for this answer (a domain's own), which then
+        replaces the policy's; either way an answer without it verbatim is amended, never let through."""
+        want = (expected or "").strip() or self.disclaimer.strip()
+        if want and a.disclaimer.strip() != want:
             return Verdict(
-                action="amend", rule=self.name, category="disclaimer", details={"disclaimer": self.disclaimer}
+                action="amend", rule=self.name, category="disclaimer", details={"disclaimer": want}
             )
         return ALLOW
 

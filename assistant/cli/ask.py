@@ -6,6 +6,7 @@ under-review answers are normal outcomes (exit 0); an error turn exits 1.
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,8 @@ from typing import Annotated
 import typer
 
 from assistant.cli.common import console, fail, home
+
+log = logging.getLogger(__name__)
 
 _STATUS_STYLE = {
     "answered": "green",
@@ -54,6 +57,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             cfg = load_config(config, data_dir)
             with console.status("加载知识库…", spinner="dots") if not as_json else nullcontext():
                 pipeline = Pipeline.from_home(data_dir, cfg)
+                try:
+                    # Index loading is a one-time cost: done here, the audited latency is the turn's own.
+                    pipeline.warm()
+                except KnowledgeError:
+                    # The turn below hits the same problem and reports it clearly — and audits it.
+                    log.debug("knowledge base warm-up failed", exc_info=True)
             try:
                 result = pipeline.ask(question, domain=domain)
             finally:

@@ -98,7 +98,10 @@ class DomainSpec(BaseModel):
     default_category: str = Field(min_length=1, description="【分类】 when no category keyword matches")
     retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec)
     prompt: PromptSpec
-    disclaimer: str = Field(min_length=1, description="Shown under every answer of this domain")
+    disclaimer: str = Field(
+        default="",
+        description="Shown under every answer of this domain; empty = the safety policy's disclaimer",
+    )
     safety_policy: str = Field(
         min_length=1,
         description="Built-in safety policy name (legal|medical) or a YAML path relative to this folder",

@@ -151,6 +151,16 @@ class TransformersPeftGenerator:
             return self._aliases.get(adapter, adapter)
         return None
 
+    def adapter_path(self, adapter: str | None) -> Path | None:
+        """The directory the named (resolved) adapter was loaded from; None for the base model/unknown.
+
+        The pipeline reads that directory's `yiju_manifest.json` so the audit trail records the adapter
+        that really ran (its registry name and version), not the domain key used to pick it."""
+        if adapter is None:
+            return None
+        self.load()
+        return self._adapters.get(adapter)
+
     # ------------------------------------------------------------------ generation
     def _inputs(self, messages: Sequence[Message], params: GenParams) -> Any:
         tok = self._tokenizer

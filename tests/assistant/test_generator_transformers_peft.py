@@ -153,3 +153,39 @@ def test_pipeline_with_tiny_model_falls_back_on_malformed_output(gen, make_pipel
     row = audit.get(r.turn_id)
     assert row["adapter_name"] == "legal" and row["generator_kind"] == "transformers_peft"
     assert "--- repair ---" in row["raw_answer"]
+
+
+def test_audit_records_the_manifest_of_the_adapter_directory_used(
+    tiny: dict[str, Path], make_pipeline, audit, tmp_path: Path
+) -> None:
+    """Config key `medical` → <home>/adapters/medical_lora: the audit records the manifest's name and
+    version (medical_lora, v1), not the domain key, and no version-less row."""
+    import shutil
+
+    home = tmp_path / "home"
+    dest = home / "adapters" / "medical_lora"
+    shutil.copytree(tiny["medical"], dest)
+    manifest = {
+        "name": "medical_lora",
+        "domain": "medical",
+        "base_model": str(tiny["model"]),
+        "base_model_hash": "x",
+        "data_hash": "y",
+        "version": "v1",
+        "created_at": "2026-01-01T00:00:00Z",
+    }
+    (dest / "yiju_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    g = build_generator(
+        TransformersPeftConfig(model_dir=tiny["model"], adapters={"medical": dest}, max_new_tokens=4)
+    )
+    try:
+        r = make_pipeline(g, home=home).ask("医院拒绝给我复印病历怎么办？", domain="medical")
+        assert r.generator == "transformers_peft" and r.adapter == "medical_lora"
+        row = audit.get(r.turn_id)
+        assert (row["adapter_name"], row["adapter_version"]) == ("medical_lora", "v1")
+        # The legal domain has no adapter configured: base model, nothing recorded.
+        r2 = make_pipeline(g, home=home).ask("公司拖欠工资，劳动者可以解除劳动合同吗？", domain="legal")
+        row2 = audit.get(r2.turn_id)
+        assert (row2["adapter_name"], row2["adapter_version"]) == ("", "")
+    finally:
+        g.close()
