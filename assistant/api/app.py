@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assistant
@@ -135,6 +137,64 @@ class MetricsMiddleware:
             metrics.observe_request(scope.get("method", ""), label, status, time.perf_counter() - start)
 
 
+class GenericErrorShape:
+    """Rewrites the framework's bare `{"detail": "Not Found"}` / `{"detail": "Method Not Allowed"}` answers
+    (unknown paths and methods answered by the router or the Gradio mount) into the documented error shape.
+
+    Only those exact generic bodies are touched, and never under Gradio's own API prefix, whose client
+    reads `detail`; every other response passes through unbuffered.
+    """
+
+    _GENERIC = {
+        b'{"detail":"Not Found"}': "no such endpoint",
+        b'{"detail":"Method Not Allowed"}': "method not allowed",
+    }
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/gradio_api"):
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+        parts: list[bytes] = []
+
+        async def rewriting_send(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] in (404, 405):
+                held = message  # decide once the (small) body is known
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            parts.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(parts)
+            headers = list(held.get("headers", []))
+            what = self._GENERIC.get(body.strip())
+            if what is not None:
+                status = held["status"]
+                text = f"{what}: {scope.get('method', '')} {scope.get('path', '')}"
+                body = json.dumps(
+                    {"error": {"type": _KINDS[status], "code": status, "message": text}},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ).encode()
+                headers = [
+                    (k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")
+                ]
+                headers += [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+            await send({**held, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewriting_send)
+
+
 def _install_offline_docs(app: FastAPI) -> None:
     """Serve /docs with the Swagger UI files shipped in the `swagger-ui-bundle` package (no CDN)."""
     from fastapi.openapi.docs import get_swagger_ui_html
@@ -226,8 +286,26 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
     @app.api_route(
         "/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
-    def not_found(rest: str) -> None:
-        # Without this, unknown /v1 paths would fall through to the Gradio mount at "/".
+    def not_found(rest: str, request: Request) -> None:
+        # Without this, unknown /v1 paths would fall through to the Gradio mount at "/". A known path
+        # asked with the wrong method is a 405 naming the allowed ones, not a 404.
+        # Probe each method against the other routes (works whatever wrappers include_router adds).
+        allowed = [
+            method
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(
+                not isinstance(route, Mount)  # the Gradio mount at "/" matches every path
+                and getattr(route, "path", None) != "/v1/{rest:path}"
+                and route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.router.routes
+            )
+        ]
+        if allowed:
+            raise StarletteHTTPException(
+                405,
+                f"method {request.method} not allowed on /v1/{rest}; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise StarletteHTTPException(404, f"no such endpoint: /v1/{rest}")
 
     if with_ui:
@@ -249,5 +327,6 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
     app.add_middleware(
         BodySizeLimit, json_bytes=config.server.max_request_bytes, upload_bytes=config.server.max_upload_bytes
     )
+    app.add_middleware(GenericErrorShape)
     app.add_middleware(MetricsMiddleware, services=services)
     return app

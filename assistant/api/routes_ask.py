@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.api.auth import Principal, public
 from assistant.api.schemas import AskRequest, ChatCompletionRequest, ErrorResponse
 from assistant.api.services import Services
-from assistant.pipeline import AskResult
+from assistant.pipeline import AskResult, clean_question
 
 log = logging.getLogger("yiju.serve")
 # FastAPI dependency markers, built once (module-level, as ruff B008 asks).
@@ -30,14 +30,53 @@ def _services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _question(services: Services, text: str) -> str:
-    text = text.strip()
-    limit = services.config.server.max_question_chars
-    if not text:
-        raise HTTPException(422, "question is empty")
-    if len(text) > limit:
-        raise HTTPException(422, f"question is {len(text)} characters, over the {limit}-character limit")
-    return text
+# Pipeline flags for questions it will not answer as asked; the turn is audited, the client gets a 422.
+INPUT_FLAGS = ("empty_question", "question_too_long")
+
+
+def _input_rejected(services: Services, text: str) -> bool:
+    """Whether the pipeline will refuse `text` as blank or too long (the same cleaning and limit it uses)."""
+    cleaned = clean_question(text)
+    return not cleaned or len(cleaned) > services.config.server.max_question_chars
+
+
+def _rejection(services: Services, question: str, result: AskResult) -> JSONResponse | None:
+    """A 422 error naming the reason and the audited turn, for a blank or too-long question; else None."""
+    reason = next((f for f in result.flags if f in INPUT_FLAGS), None)
+    if result.status != "error" or reason is None:
+        return None
+    if reason == "empty_question":
+        message = "question is empty"
+    else:
+        limit = services.config.server.max_question_chars
+        message = f"question is {len(clean_question(question))} characters, over the {limit}-character limit"
+    error = {
+        "type": "invalid_request",
+        "code": 422,
+        "message": f"{message} (turn {result.turn_id} audited)",
+        "reason": reason,
+        "turn_id": result.turn_id,
+    }
+    return JSONResponse({"error": error}, status_code=422)
+
+
+def _stream_or_rejection(
+    services: Services, question: str, domain: str, client_id: str | None, channel: str = "api"
+) -> Iterator[dict] | JSONResponse:
+    """The started answer stream, or the 422 for a question the pipeline rejects (audited either way).
+
+    Rejected input is answered through `ask` so the status code can still be an HTTP error
+    rather than an in-band event after a 200.
+    """
+    pipeline = services.pipeline()
+    if _input_rejected(services, question):
+        result = pipeline.ask(question, domain=domain, client_id=client_id)
+        rejection = _rejection(services, question, result)
+        if rejection is not None:
+            services.metrics.observe_answer(result.domain, result.status, result.flags, channel=channel)
+            return rejection
+        return iter([{"type": "final", "result": result}])
+    return _started(pipeline.ask_stream(question, domain=domain, client_id=client_id))
 
 
 def _domain(services: Services, value: str) -> str:
@@ -81,14 +120,15 @@ def _error_payload(exc: Exception) -> dict[str, Any]:
 
 
 @router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Ask a question; structured answer")
-def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> AskResult:
-    """Answer with category, points, verified citations (verbatim text), disclaimer, flags and review status."""
+def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
+    """Answer with category, points, verified citations (verbatim text), disclaimer, flags and review status.
+
+    A blank or too-long question is still audited; the answer is then a 422 carrying its `turn_id`."""
     services = _services(request)
-    question = _question(services, body.question)
     domain = _domain(services, body.domain)
-    result = services.pipeline().ask(question, domain=domain, client_id=who.client_id)
+    result = services.pipeline().ask(body.question, domain=domain, client_id=who.client_id)
     services.metrics.observe_answer(result.domain, result.status, result.flags)
-    return result
+    return _rejection(services, body.question, result) or result
 
 
 @router.post(
@@ -96,13 +136,14 @@ def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> AskRe
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
     summary="Ask a question; server-sent events",
 )
-def ask_stream(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> StreamingResponse:
+def ask_stream(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
     """SSE: `event: token` (`{"text"}`) events, then one `event: final` with the full structured answer
     (clients should show `final.rendered`), or one `event: error`."""
     services = _services(request)
-    question = _question(services, body.question)
     domain = _domain(services, body.domain)
-    stream = _started(services.pipeline().ask_stream(question, domain=domain, client_id=who.client_id))
+    stream = _stream_or_rejection(services, body.question, domain, who.client_id)
+    if isinstance(stream, JSONResponse):
+        return stream
 
     def events() -> Iterator[str]:
         # A sync generator: Starlette iterates it in the threadpool, so the CPU-bound pipeline
@@ -132,19 +173,46 @@ def _started(events: Iterator[dict]) -> Iterator[dict]:
     return itertools.chain([first], events)
 
 
-def _model_to_domain(services: Services, model: str) -> str:
+def _model_to_domain(services: Services, model: str) -> tuple[str, str | None]:
+    """(domain, requested adapter name or None) for an OpenAI `model`: auto, a domain, or an adapter name."""
     name = (model or "auto").strip()
     if name in ("auto", "yiju", ""):
-        return "auto"
+        return "auto", None
     try:
-        return services.resolve_domain(name)
+        return services.resolve_domain(name), None
     except ValueError:
         pass
-    for manifest in services.adapters():
+    adapters = services.adapters()
+    for manifest in adapters:
         if getattr(manifest, "name", None) == name:
-            return services.resolve_domain(getattr(manifest, "domain", "auto") or "auto")
-    valid = ["auto", *services.domains(), *[getattr(m, "name", "") for m in services.adapters()]]
+            adapter_domain = getattr(manifest, "domain", "") or "auto"
+            try:
+                return services.resolve_domain(adapter_domain), name
+            except ValueError:
+                raise HTTPException(
+                    400,
+                    f"adapter {name!r} is for domain {adapter_domain!r}, which this server does not serve; "
+                    f"served domains: {', '.join(services.domains())}",
+                ) from None
+    valid = ["auto", *services.domains(), *[getattr(m, "name", "") for m in adapters]]
     raise HTTPException(404, f"model {name!r} not found; use one of: {', '.join(v for v in valid if v)}")
+
+
+def _adapter_notice(adapter: str | None, result: AskResult) -> str | None:
+    """Why a requested adapter did not produce the answer (None when it did or none was requested).
+
+    The pipeline uses the adapter its domain is configured with; a registered adapter the generator does
+    not load (the extractive default loads none) must not look as if it had answered.
+    """
+    if adapter is None or result.adapter == adapter:
+        return None
+    generator = result.generator or "the configured generator"
+    if result.adapter:
+        return (
+            f"adapter {adapter} is registered but not loaded by the {generator} generator; "
+            f"answered by {generator} with adapter {result.adapter}"
+        )
+    return f"adapter {adapter} is registered but not loaded by the {generator} generator; answered by {generator}"
 
 
 def _last_user_message(body: ChatCompletionRequest) -> str:
@@ -171,19 +239,30 @@ def chat_completions(body: ChatCompletionRequest, request: Request, who: Princip
     """The last user message is the question (answers are single-turn and grounded). The structured answer,
     citations included, is in the extra `yiju` field (non-stream) or in the last chunk (stream)."""
     services = _services(request)
-    domain = _model_to_domain(services, body.model)
-    question = _question(services, _last_user_message(body))
+    domain, adapter = _model_to_domain(services, body.model)
+    question = _last_user_message(body)
     pipeline = services.pipeline()
     created = int(time.time())
-    stream = (
-        _started(pipeline.ask_stream(question, domain=domain, client_id=who.client_id))
-        if body.stream
-        else None
-    )
 
-    if not body.stream:
+    def extra(result: AskResult) -> dict[str, Any]:
+        out = yiju_extra(result)
+        notice = _adapter_notice(adapter, result)
+        if notice:
+            out["notice"] = notice
+        return out
+
+    stream: Iterator[dict] | None = None
+    if body.stream:
+        started = _stream_or_rejection(services, question, domain, who.client_id, channel="openai")
+        if isinstance(started, JSONResponse):
+            return started
+        stream = started
+    else:
         result = pipeline.ask(question, domain=domain, client_id=who.client_id)
         services.metrics.observe_answer(result.domain, result.status, result.flags, channel="openai")
+        rejection = _rejection(services, question, result)
+        if rejection is not None:
+            return rejection
         text = visible_text(result)
         return {
             "id": f"chatcmpl-{result.turn_id}",
@@ -198,7 +277,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, who: Princip
                 "completion_tokens": len(text),
                 "total_tokens": len(question) + len(text),
             },
-            "yiju": yiju_extra(result),
+            "yiju": extra(result),
         }
 
     def chunks() -> Iterator[str]:
@@ -232,7 +311,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, who: Princip
                     full = visible_text(result)
                     # Tokens are the verified answer as it is produced; top up anything not yet sent.
                     tail = full[len(sent) :] if full.startswith(sent) else ""
-                    yield chunk({"content": tail} if tail else {}, "stop", yiju_extra(result))
+                    yield chunk({"content": tail} if tail else {}, "stop", extra(result))
         except Exception as exc:
             log.exception("chat/completions stream failed")
             yield f"data: {json.dumps(_error_payload(exc), ensure_ascii=False)}\n\n"

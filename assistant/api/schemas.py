@@ -13,6 +13,10 @@ class ErrorBody(BaseModel):
     type: str
     code: int
     message: str
+    reason: str | None = Field(
+        default=None, description="Why the input was rejected: empty_question | question_too_long"
+    )
+    turn_id: str | None = Field(default=None, description="The audited turn, when the request was one")
 
 
 class ErrorResponse(BaseModel):
@@ -23,7 +27,8 @@ class AskRequest(BaseModel):
     """POST /v1/ask and /v1/ask/stream."""
 
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, description="The question, in Chinese")
+    # No min_length: a blank question must reach the pipeline so the turn is audited (answered with a 422).
+    question: str = Field(description="The question, in Chinese")
     domain: str = Field(default="auto", description="legal | medical | auto (or 法律 / 医疗 / 自动)")
 
 

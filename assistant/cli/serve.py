@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,9 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Interface to bind (keep 127.0.0.1 unless behind a proxy)")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 7860,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port (0 = any free port; the real one is printed)")
+    ] = 7860,
     config: Annotated[
         Path | None, typer.Option("--config", help="yiju.yaml (default: <home>/yiju.yaml)")
     ] = None,
@@ -47,15 +50,36 @@ def serve(
     except OSError as exc:
         fail(f"cannot open the data directory {data_dir}: {exc}")
         return
-    url = f"http://{host}:{port}/"
+    # Bind before printing, so the URL shows the port really in use (port 0 = the OS picks one).
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc}")
+        return
+    bound = sock.getsockname()[1]
+    url = f"http://{host}:{bound}/"
     console.print(f"yiju serving {data_dir}")
     console.print(f"  chat UI   {url}")
     console.print(f"  API docs  {url}docs")
     console.print(f"  URL: {url}", highlight=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound, log_level=log_level, access_log=False))
+    server.run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (IPv6 when `host` is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc}")
+        # As uvicorn does: a restarted server must not wait out TIME_WAIT on its old port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 @keys_app.command("create")
