@@ -122,9 +122,9 @@ class PackingCollator:
     """Pack a batch into as few rows of at most `max_len` tokens as fit (first-fit decreasing).
 
     Position ids restart for every sample, and with no attention mask transformers builds a
-    block-diagonal causal mask from them, so packed samples never attend to each other. Capping rows
-    at `max_len` keeps attention cost close to per-sample (one long row would make it quadratic in
-    the batch). Padding at a row's end forms its own segment and carries no loss. `use_cache=False`
+    block-diagonal causal mask from them, so packed samples never attend to each other. Rows are capped
+    at the batch's longest sample (and `max_len`): attention over a row costs no more than over one
+    padded sample, so packing only removes the padding (one long row would be quadratic in the batch). Padding at a row's end forms its own segment and carries no loss. `use_cache=False`
     is part of the batch because transformers ignores position-id packing when a KV cache exists.
     """
 
@@ -136,10 +136,13 @@ class PackingCollator:
     def _rows(self, features: list[dict[str, list[int]]]) -> list[list[dict[str, list[int]]]]:
         rows: list[list[dict[str, list[int]]]] = []
         used: list[int] = []
+        # Rows no wider than the longest sample: attention then costs no more than padding would,
+        # while the short samples fill the space padding would have wasted.
+        cap = min(self.max_len, max(len(f["input_ids"]) for f in features))
         for f in sorted(features, key=lambda f: len(f["input_ids"]), reverse=True):
             n = len(f["input_ids"])
             for i, u in enumerate(used):
-                if u + n <= self.max_len:
+                if u + n <= cap:
                     rows[i].append(f)
                     used[i] += n
                     break

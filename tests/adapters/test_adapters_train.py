@@ -157,8 +157,12 @@ def test_packed_batch_gives_the_padded_loss(tiny_qwen: Path) -> None:
 
     tok = AutoTokenizer.from_pretrained(tiny_qwen)
     model = AutoModelForCausalLM.from_pretrained(tiny_qwen).eval()
+    # One long sample and short ones: rows are capped at the longest sample, so the short ones share.
     samples = [
-        Sample(prompt=f"问题{i}" * (i + 1), completion="【分类】劳动合同 第三十八条" * (3 - i % 3))
+        Sample(
+            prompt=f"问题{i}" * (12 if i == 0 else i + 1),
+            completion="【分类】劳动合同 第三十八条" * (3 - i % 3),
+        )
         for i in range(5)
     ]
     rows = tokenize_samples(tok, samples, 128, None)
