@@ -105,7 +105,14 @@ def _split_points(body: str) -> list[str]:
     if len(lines) <= 1 and body.strip():
         # Points written on one line: "1. a 2. b" / "1、a；2、b".
         pieces = re.split(r"(?:(?<=\s)|(?<=[；;。]))(?=\d{1,2}\s*[\.、．\)）])", body.strip())
-        lines = [p.strip() for p in pieces if p.strip()]
+        pieces = [p.strip() for p in pieces if p.strip()]
+        # Keep the split only if it leaves text in every piece ("1. 1." is one point, not two bullets).
+        if all(_BULLET.sub("", p, count=1).strip() for p in pieces):
+            lines = pieces
+    return _points_from_lines(lines)
+
+
+def _points_from_lines(lines: list[str]) -> list[str]:
     points: list[str] = []
     for line in lines:
         if any(marker in line for marker in _DISCLAIMER_MARKERS) and not _BULLET.match(line):
@@ -127,7 +134,10 @@ def parse_citations(body: str) -> list[Citation]:
         if not law or key in seen:
             continue
         seen.add(key)
-        out.append(Citation(law=law, article_no=number, article_label=article_label(number)))
+        # An unreadable number (第九九九九条) keeps its label as written: verification will remove it, and
+        # render/parse round-trip it unchanged.
+        label = article_label(number) if number is not None else f"第{m.group(2)}条"
+        out.append(Citation(law=law, article_no=number, article_label=label))
     return out
 
 
