@@ -89,9 +89,12 @@ def _load_jsonl(path: Path, fmt: str) -> list[Sample]:
                 f'{where}: missing or empty {", ".join(missing)} (expected {{"prompt","completion"}} '
                 f'or {{"messages": [...]}}; keys here: {sorted(obj)})'
             )
+        system = obj.get("system")
+        if system is not None and not isinstance(system, str):
+            raise DataError(f'{where}: "system" must be a string, got {type(system).__name__}')
         if obj.get("instruction") and obj.get("input") and prompt == obj["instruction"]:
             prompt = f"{obj['instruction']}\n{obj['input']}"
-        samples.append(Sample(prompt=prompt, completion=completion, system=obj.get("system"), source=where))
+        samples.append(Sample(prompt=prompt, completion=completion, system=system, source=where))
     return samples
 
 
