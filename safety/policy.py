@@ -153,7 +153,7 @@ class InjectionConfig(BaseModel):
 
 
 class ClassifierConfig(BaseModel):
-    """Second-layer refusal classifier (safety/classifier.py): char n-gram TF-IDF + logistic regression.
+    """Second-layer refusal classifier (safety/classifier.py): char + English word n-gram TF-IDF + LR.
 
     Trained at policy load from every category's `examples` plus `harmful` extras against `benign`
     look-alikes. It runs only when the pattern layer allowed a question, refuses only when P(harmful) is at
@@ -168,6 +168,9 @@ class ClassifierConfig(BaseModel):
         default=0.0, ge=0.0, le=1.0, description="Minimum probability of the argmax category itself"
     )
     ngram_max: int = Field(default=3, ge=1, le=5, description="Character n-grams 1..ngram_max")
+    word_ngram_max: int = Field(
+        default=2, ge=0, le=3, description="ASCII word n-grams 1..word_ngram_max (0: char n-grams only)"
+    )
     c: float = Field(default=10.0, gt=0.0, description="Inverse L2 regularisation strength")
     exclude: list[str] = Field(default_factory=list, description="Categories the classifier never refuses")
     harmful: dict[str, list[str]] = Field(

@@ -500,7 +500,9 @@ def _classifier(cfg: PolicyConfig) -> list[SafetyRule]:
     from safety.classifier import train_classifier  # safety.classifier imports this module
 
     harmful = {c.name: [*c.examples, *ccfg.harmful.get(c.name, [])] for c in cats}
-    model = train_classifier(harmful, ccfg.benign, ngram_max=ccfg.ngram_max, c=ccfg.c)
+    model = train_classifier(
+        harmful, ccfg.benign, ngram_max=ccfg.ngram_max, c=ccfg.c, word_ngram_max=ccfg.word_ngram_max
+    )
     if model is None:  # no benign list or no harmful prompts: nothing to learn from
         return []
     return [ClassifierRule(model, ccfg, cats, compile_guard(cfg.informational))]
