@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -9,7 +10,10 @@ from rich.console import Console
 
 from assistant.home import HomeError, resolve_home
 
-console = Console()
+# soft_wrap: statute text is printed verbatim (no newlines inserted mid-sentence) and copies cleanly;
+# when piped, tables get room for Chinese questions instead of rich's 80-column default.
+_PIPED_WIDTH = None if sys.stdout.isatty() else 200
+console = Console(soft_wrap=True, width=_PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 
