@@ -17,6 +17,12 @@ CSS = """
 .yiju-disclaimer { margin-top: 0.8em; font-size: 0.9em; color: #92400e; background: #fffbeb; padding: 0.4em; }
 .yiju-under-review { font-weight: bold; color: #b45309; }
 .yiju-meta { font-size: 0.75em; color: #6b7280; margin-top: 0.4em; }
+.yiju-badge { display: inline-block; font-weight: bold; padding: 0 0.3em; border-radius: 3px; }
+.yiju-badge-refused, .yiju-badge-rejected, .yiju-badge-error { color: #b91c1c; background: #fef2f2; }
+.yiju-badge-under_review { color: #b45309; background: #fffbeb; }
+.yiju-badge-approved, .yiju-badge-edited, .yiju-badge-answered { color: #15803d; background: #f0fdf4; }
+.yiju-status-heading { margin: 0.2em 0; }
+.yiju-cursor { color: #9ca3af; }
 """
 
 

@@ -17,8 +17,8 @@ def build_knowledge(services: Any) -> None:
 
     def fail(exc: Exception) -> str:
         if isinstance(exc, PermissionError | UploadRejected | ValueError):
-            return f"❌ {exc}"
-        return f"❌ {classify_exception(exc)[2]}"
+            return f"〔失败〕 {exc}"
+        return f"〔失败〕 {classify_exception(exc)[2]}"
 
     key = gr.Textbox(label="API key (curator)", type="password", elem_id="kb-key")
     with gr.Row():
@@ -63,7 +63,7 @@ def build_knowledge(services: Any) -> None:
             services.authorize(api_key, "curator")
             chosen = list(paths or []) + list(folder_paths or [])
             if not chosen:
-                return "❌ 请选择文件 (choose files first)"
+                return "〔失败〕 请选择文件 (choose files first)"
             # Only the bare file name travels on: the same name checks as the HTTP upload apply.
             payload = [(Path(p).name, Path(p).read_bytes()) for p in chosen]
             summary = import_uploads(
@@ -75,13 +75,13 @@ def build_knowledge(services: Any) -> None:
         except Exception as exc:  # noqa: BLE001
             return fail(exc)
         lines = [
-            f"✅ imported {summary['files_imported']} file(s): {summary['articles_added']} articles added, "
+            f"〔已导入〕 imported {summary['files_imported']} file(s): {summary['articles_added']} articles added, "
             f"{summary['articles_updated']} updated, {summary['articles_unchanged']} unchanged, "
             f"{summary['files_skipped']} file(s) skipped"
         ]
         for issue in summary["errors"]:
             where = f"{issue.get('file')}:{issue.get('line')}" if issue.get("line") else issue.get("file")
-            lines.append(f"- ⚠️ {where}: {issue.get('message')}")
+            lines.append(f"- 〔警告〕 {where}: {issue.get('message')}")
         return "\n".join(lines)
 
     def run_lookup(api_key: str, law_name: str, no: float | None) -> str:
@@ -109,7 +109,11 @@ def build_knowledge(services: Any) -> None:
             services.authorize(api_key, "curator")
             with services.import_lock:
                 n = services.kb().remove((law_name or "").strip())
-            return f"✅ removed {n} article(s) of 《{law_name}》" if n else f"❌ 《{law_name}》 not found"
+            return (
+                f"〔已删除〕 removed {n} article(s) of 《{law_name}》"
+                if n
+                else f"〔失败〕 《{law_name}》 not found"
+            )
         except Exception as exc:  # noqa: BLE001
             return fail(exc)
 

@@ -13,21 +13,53 @@ STATUS_NOTES = {
 }
 
 
+# Text badges, not emoji: Debian chromium with only the wqy fonts draws emoji as empty boxes,
+# while the 〔〕 brackets and CJK text are in every Chinese font.
+BADGES = {
+    "under_review": "〔审核中〕",
+    "refused": "〔无法回答〕",
+    "no_basis": "〔无依据〕",
+    "error": "〔出错〕",
+    "approved": "〔审核通过〕",
+    "edited": "〔审核修改〕",
+    "rejected": "〔审核驳回〕",
+    "answered": "〔已作答〕",
+}
+
+
+def badge_html(status: str) -> str:
+    """A status badge as plain text in a styled span (readable with or without the CSS)."""
+    label = BADGES.get(status, f"〔{status}〕")
+    return f'<span class="yiju-badge yiju-badge-{escape(status)}">{escape(label)}</span>'
+
+
+def meta_text(turn_id: str | None, *parts: str | None) -> str:
+    """`turn <id> · part · part`, leaving out empty parts (a refusal has no generator)."""
+    fields = [f"turn {turn_id}" if turn_id else "", *parts]
+    return " · ".join(f for f in fields if f)
+
+
 def answer_html(result: Any) -> str:
     """An AskResult as 【分类】/【要点】/【依据】 HTML; each citation expands (<details>) to its verbatim text."""
     status = getattr(result, "status", "answered")
-    parts = [
-        f'<div class="yiju-answer" data-status="{escape(status)}" data-turn="{escape(result.turn_id or "")}">'
-    ]
+    turn_id = result.turn_id or ""
+    parts = [f'<div class="yiju-answer" data-status="{escape(status)}" data-turn="{escape(turn_id)}">']
     if status == "under_review":
         parts.append(
-            f'<div class="yiju-under-review" id="yiju-under-review">⏳ {escape(STATUS_NOTES[status])}</div>'
+            f'<div class="yiju-under-review" id="yiju-under-review">{badge_html(status)} '
+            f"{escape(STATUS_NOTES[status])}</div>"
         )
         if result.message:
             parts.append(f'<p class="yiju-message">{escape(result.message)}</p>')
+        parts.append(
+            '<p class="yiju-review-hint">您的问题编号 Turn id：'
+            f'<code class="yiju-turn-id">{escape(turn_id)}</code>'
+            "。请保存该编号，稍后点击下方「查看审核结果」查看审核后的回答。</p>"
+        )
     elif status in ("refused", "error") or (status == "no_basis" and not result.points):
         note = result.message or STATUS_NOTES.get(status, "")
-        parts.append(f'<div class="yiju-message yiju-{escape(status)}">{escape(note)}</div>')
+        heading = f'<h4 class="yiju-status-heading">{badge_html(status)}</h4>'
+        parts.append(f'<div class="yiju-message yiju-{escape(status)}">{heading}<p>{escape(note)}</p></div>')
     else:
         parts.append(
             f'<div class="yiju-section yiju-category"><h4>【分类】</h4><p>{escape(result.category)}</p></div>'
@@ -46,14 +78,29 @@ def answer_html(result: Any) -> str:
         )
     if result.disclaimer:
         parts.append(f'<div class="yiju-disclaimer" id="yiju-disclaimer">{escape(result.disclaimer)}</div>')
-    meta = f"turn {result.turn_id} · {result.domain} · {result.generator}"
+    meta = meta_text(turn_id, result.domain, result.generator)
     parts.append(f'<div class="yiju-meta">{escape(meta)}</div></div>')
     return "".join(parts)
 
 
+def turn_result_html(result: Any) -> str:
+    """The outcome of a held turn (`assistant.api.turn_result.TurnResult`) for the chat screen."""
+    answer = (
+        f'<pre class="yiju-reviewed-answer" style="white-space:pre-wrap">{escape(result.answer)}</pre>'
+        if result.answer
+        else ""
+    )
+    return (
+        f'<div class="yiju-turn-result" data-status="{escape(result.status)}" data-turn="{escape(result.turn_id)}">'
+        f'<h4 class="yiju-status-heading">{badge_html(result.status)}</h4>'
+        f'<p class="yiju-message">{escape(result.message)}</p>{answer}'
+        f'<div class="yiju-meta">{escape(meta_text(result.turn_id))}</div></div>'
+    )
+
+
 def streaming_html(text: str) -> str:
     """The answer as it streams in (plain text, replaced by `answer_html` at the end)."""
-    return f'<div class="yiju-streaming"><pre style="white-space:pre-wrap">{escape(text)}▌</pre></div>'
+    return f'<div class="yiju-streaming"><pre style="white-space:pre-wrap">{escape(text)}<span class="yiju-cursor">…</span></pre></div>'
 
 
 def message_html(text: str, kind: str = "error") -> str:

@@ -9,7 +9,30 @@ import gradio as gr
 from ui.render import message_html, review_html
 
 QUEUE_HEADERS = ["turn_id", "created_at", "domain", "question", "rules"]
-HISTORY_HEADERS = ["turn_id", "created_at", "domain", "status", "question"]
+HISTORY_HEADERS = [
+    "turn_id",
+    "created_at",
+    "domain",
+    "status",
+    "review_state",
+    "reviewer",
+    "note",
+    "decided_at",
+    "question",
+]
+
+
+def history_row(audit: Any, turn: dict[str, Any]) -> list[str]:
+    """One history row: the turn, its review state and the decision (reviewer, note, time) if any."""
+    decisions = audit.history(turn["turn_id"]) if turn.get("review_state") else []
+    last = decisions[-1] if decisions else {}
+    values = {
+        **turn,
+        "reviewer": last.get("reviewer"),
+        "note": last.get("note"),
+        "decided_at": turn.get("decided_at"),
+    }
+    return ["" if values.get(h) is None else str(values[h]) for h in HISTORY_HEADERS]
 
 
 def build_review(services: Any) -> None:
@@ -18,8 +41,8 @@ def build_review(services: Any) -> None:
 
     def fail(exc: Exception) -> str:
         if isinstance(exc, PermissionError | ValueError):
-            return f"❌ {exc}"
-        return f"❌ {classify_exception(exc)[2]}"
+            return f"〔失败〕 {exc}"
+        return f"〔失败〕 {classify_exception(exc)[2]}"
 
     key = gr.Textbox(label="API key (reviewer)", type="password", elem_id="rv-key")
     refresh = gr.Button("刷新队列 Refresh queue", elem_id="rv-refresh")
@@ -54,8 +77,7 @@ def build_review(services: Any) -> None:
                 ]
                 for i in items
             ]
-            turns = audit.list_turns(limit=50)
-            hist = [[str(t.get(h, "")) for h in HISTORY_HEADERS] for t in turns]
+            hist = [history_row(audit, t) for t in audit.list_turns(limit=50)]
             ids = [i.turn_id for i in items]
             return (
                 rows,
@@ -70,40 +92,41 @@ def build_review(services: Any) -> None:
         rows, pick_update, hist, _ = load(api_key)
         return rows, pick_update, hist
 
-    def show(api_key: str, turn_id: str | None) -> str:
+    def show(api_key: str, turn_id: str | None) -> tuple[str, Any]:
+        """The picked turn in detail; the edit box starts as the held answer so an edit is a small change."""
         if not turn_id:
-            return ""
+            return "", gr.skip()
         try:
             services.authorize(api_key, "reviewer")
-            items = {i.turn_id: i for i in services.audit().pending(limit=1000)}
-            item = items.get(turn_id)
+            item = services.audit().review_item(turn_id)
             data = item.model_dump(mode="json") if item else services.audit().get(turn_id)
             if data is None:
-                return message_html(f"turn {turn_id} not found", "error")
-            return review_html(data, services.retrieved_passages(data.get("retrieved") or []))
+                return message_html(f"turn {turn_id} not found", "error"), gr.skip()
+            html = review_html(data, services.retrieved_passages(data.get("retrieved") or []))
+            return html, data.get("final_answer") or ""
         except Exception as exc:  # noqa: BLE001
-            return message_html(fail(exc), "error")
+            return message_html(fail(exc), "error"), gr.skip()
 
     def decide(decision: str):
         def run(api_key: str, turn_id: str | None, note_text: str, edited_text: str) -> str:
             try:
                 reviewer = services.authorize(api_key, "reviewer")
                 if not turn_id:
-                    return "❌ 请先选择一条 (pick a turn first)"
+                    return "〔失败〕 请先选择一条 (pick a turn first)"
                 if decision == "edit" and not (edited_text or "").strip():
-                    return "❌ 修改需要填写修改后的回答 (edit needs the edited answer)"
+                    return "〔失败〕 修改需要填写修改后的回答 (edit needs the edited answer)"
                 edited_answer = edited_text if decision == "edit" else None
                 services.audit().resolve(
                     turn_id, reviewer, decision, note=note_text or "", edited_answer=edited_answer
                 )
-                return f"✅ {decision}: {turn_id}"
+                return f"〔已提交〕 {decision}: {turn_id}"
             except Exception as exc:  # noqa: BLE001
                 return fail(exc)
 
         return run
 
     refresh.click(load, inputs=[key], outputs=[queue, pick, history, status], api_name=False)
-    pick.change(show, inputs=[key, pick], outputs=detail, api_name=False)
+    pick.change(show, inputs=[key, pick], outputs=[detail, edited], api_name=False)
     for button, decision in ((approve, "approve"), (edit, "edit"), (reject, "reject")):
         button.click(decide(decision), inputs=[key, pick, note, edited], outputs=status, api_name=False).then(
             reload, inputs=[key], outputs=[queue, pick, history], api_name=False

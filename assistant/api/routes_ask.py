@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from assistant.api.auth import Principal, public
 from assistant.api.schemas import AskRequest, ChatCompletionRequest, ErrorResponse
 from assistant.api.services import Services
+from assistant.api.turn_result import TurnResult, turn_result
 from assistant.pipeline import AskResult, clean_question
 
 log = logging.getLogger("yiju.serve")
@@ -129,6 +130,22 @@ def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
     result = services.pipeline().ask(body.question, domain=domain, client_id=who.client_id)
     services.metrics.observe_answer(result.domain, result.status, result.flags)
     return _rejection(services, body.question, result) or result
+
+
+@router.get(
+    "/ask/{turn_id}",
+    response_model=TurnResult,
+    responses=ERRORS,
+    summary="A turn's outcome for its asker: the reviewed answer once a held turn is decided",
+)
+def ask_result(turn_id: str, request: Request, who: Principal = AS_PUBLIC) -> TurnResult:
+    """Poll a held (`under_review`) turn: `answer` stays null until a reviewer approves (the held answer)
+    or edits it (their text); a rejection gives a message and no answer. The turn id is a random
+    128-bit value, so knowing it is what entitles the asker; the route is rate-limited like /v1/ask."""
+    found = turn_result(_services(request).audit(), turn_id)
+    if found is None:
+        raise HTTPException(404, f"turn {turn_id!r} not found")
+    return found
 
 
 @router.post(
