@@ -349,21 +349,27 @@ class Pipeline:
     def _retrieve(self, question: str, spec: DomainSpec) -> list[Passage]:
         r = spec.retrieval
         wanted = set(r.knowledge_domains)
+        # Over-fetch: a long guide without 第X条 can fill the whole top-k with passages nothing can cite;
+        # the extra candidates let citable articles take those places (see _prefer_citable).
+        fetch = r.k * _CITABLE_OVERFETCH
+        # Search with the statutes' wording too (社保 -> 社会保险): colloquial words alone match unrelated law.
+        query = spec.expand(question)
         if r.filter == "post":
             # One unfiltered search, kept by domain: a filtered vector query scans the whole collection.
-            pool = self.kb.retrieve(question, domain=None, k=r.k * r.post_factor)
-            kept = [p for p in pool if p.domain in wanted][: r.k * len(wanted)]
+            pool = self.kb.retrieve(query, domain=None, k=fetch * r.post_factor)
+            kept = _prefer_citable([p for p in pool if p.domain in wanted], r.k * len(wanted))
             if len(kept) >= r.k:
                 return kept
         passages: list[Passage] = []
         seen: set[str] = set()
         for kd in r.knowledge_domains:
-            for p in self.kb.retrieve(question, domain=kd, k=r.k):
+            for p in _prefer_citable(self.kb.retrieve(query, domain=kd, k=fetch), r.k):
                 if p.id not in seen:
                     seen.add(p.id)
                     passages.append(p)
         if len(r.knowledge_domains) > 1:
             passages.sort(key=lambda p: -p.score)
+            passages = _prefer_citable(passages, len(passages))
         return passages
 
     @staticmethod
@@ -679,6 +685,21 @@ _CITE_SPAN = re.compile(
 _SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|解释|细则)$")
 # Words that often precede a bare law name; they are not part of it.
 _LEAD_WORDS = re.compile(r"^(?:依照|按照|根据|依据|违反|参照|适用|对照|符合|依|按|据|见|即|由|和|与|及|或)+")
+
+
+# How many times k candidates the retrieval step fetches so citable articles can displace uncitable text.
+_CITABLE_OVERFETCH = 3
+
+
+def _prefer_citable(passages: Sequence[Passage], limit: int) -> list[Passage]:
+    """The first `limit` passages, citable ones (with an article number) first, each group in rank order.
+
+    Passages without 第X条 (how-to guides, prefaces) cannot be cited, so they only fill places left over
+    when there are fewer than `limit` citable passages; they never displace one.
+    """
+    citable = [p for p in passages if p.article_no is not None]
+    other = [p for p in passages if p.article_no is None]
+    return [*citable, *other][:limit]
 
 
 def _verified(law: str, no: int | None, basis: Sequence[Passage]) -> bool:

@@ -117,6 +117,21 @@ def answer_units(text: str) -> list[str]:
     return units
 
 
+# "（六）法律、行政法规规定劳动者可以解除劳动合同的其他情形" / "…的其他行为的": a catch-all list item
+# says nothing about the case asked, so it is a point only when nothing else is left.
+_CATCH_ALL = re.compile(r"其他[^，,。；;：:]{0,30}(?:情形|的)$")
+
+
+def is_catch_all(unit: str) -> bool:
+    """True for a catch-all statement ending in 其他情形 / 其他…的 (a list's last "other cases" item)."""
+    return bool(_CATCH_ALL.search(unit.rstrip("；;。，, ")))
+
+
+def _drop_catch_alls(units: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    specific = [t for t in units if not is_catch_all(t[2])]
+    return specific or units
+
+
 def names_article(question: str, p: Passage) -> bool:
     """True when the question names this article exactly (劳动合同法第四十七条 / 《劳动合同法》第47条)."""
     if p.article_no is None:
@@ -158,13 +173,18 @@ class ExtractiveGenerator:
         named = [i for i, p in enumerate(passages) if names_article(question, p)]
         if named:
             chosen = [(i, pos, u) for i in named[:1] for pos, u in enumerate(answer_units(passages[i].text))]
-            chosen = chosen[: self.config.max_points]
+            chosen = _drop_catch_alls(chosen)[: self.config.max_points]
         else:
             chosen = self._best_units(domain.expand(question), passages)
         points: list[str] = []
+        seen_units: set[str] = set()
         cited_ranks: list[int] = []
         for rank, _pos, unit in chosen:
             p = passages[rank]
+            # Two articles with identical wording would give the same point twice.
+            if unit in seen_units:
+                continue
+            seen_units.add(unit)
             if len(unit) > self.config.max_sentence_chars:
                 unit = unit[: self.config.max_sentence_chars - 1] + "…"
             points.append(f"{unit.rstrip('；;。，,')}（{p.citation}）")
@@ -190,6 +210,7 @@ class ExtractiveGenerator:
             for rank, p in enumerate(passages)
             for pos, unit in enumerate(answer_units(p.text))
         ]
+        units = _drop_catch_alls(units)
         unit_grams = [content_grams(u) for _, _, u in units]
         # Own words of a unit (a list item without its shared lead-in), weighted by rarity among the
         # candidate units: "劳动报酬" singles out one item of 第三十八条, "劳动合同" does not.
@@ -209,6 +230,7 @@ class ExtractiveGenerator:
             # Rank bonus breaks ties toward better-retrieved articles; position bonus toward an article's lead.
             scored.append((s + 0.05 / (1 + rank) + 0.01 / (1 + pos), rank, pos, unit))
         chosen: list[tuple[int, int, str]] = []
+        chosen_units: set[str] = set()
         per_passage: dict[int, int] = {}
         best = max((t[0] for t in scored), default=0.0)
         best_in_passage: dict[int, float] = {}
@@ -223,6 +245,9 @@ class ExtractiveGenerator:
             weak_in_article = per_passage.get(rank, 0) and score < 0.9 * best_in_passage[rank]
             if per_passage.get(rank, 0) >= 2 or weak_in_article or (chosen and score < 0.5 * best):
                 continue
+            if unit in chosen_units:  # identical wording in two articles: one point is enough
+                continue
+            chosen_units.add(unit)
             chosen.append((rank, pos, unit))
             per_passage[rank] = per_passage.get(rank, 0) + 1
         # Present points in passage order, then statement order, so the answer reads like the law.
