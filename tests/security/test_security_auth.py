@@ -29,6 +29,8 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/metrics"),
     ("POST", "/v1/ask"),
     ("POST", "/v1/ask/stream"),
+    # The asker fetches a reviewed answer by its turn id (random, unguessable: the id is the capability).
+    ("GET", "/v1/ask/{turn_id}"),
     ("POST", "/v1/chat/completions"),
     ("GET", "/v1/models"),
     ("GET", "/v1/domains"),
