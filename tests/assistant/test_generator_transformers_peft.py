@@ -120,16 +120,15 @@ def test_missing_model_dir_is_a_clear_error(tmp_path: Path) -> None:
         g.load()
 
 
-def test_registry_discovery_by_manifest(tiny: dict[str, Path], tmp_path: Path) -> None:
-    """Without explicit adapters, <home>/adapters/* with yiju_manifest.json are found by name and domain."""
+def _install_adapter(tiny: dict[str, Path], home: Path, domain: str, name: str) -> Path:
+    """Copy the tiny `domain` adapter into <home>/adapters/<name> with a v1 yiju_manifest.json."""
     import shutil
 
-    home = tmp_path / "home"
-    dest = home / "adapters" / "legal-v1"
-    shutil.copytree(tiny["legal"], dest)
+    dest = home / "adapters" / name
+    shutil.copytree(tiny[domain], dest)
     manifest = {
-        "name": "legal-v1",
-        "domain": "legal",
+        "name": name,
+        "domain": domain,
         "base_model": str(tiny["model"]),
         "base_model_hash": "x",
         "data_hash": "y",
@@ -137,6 +136,13 @@ def test_registry_discovery_by_manifest(tiny: dict[str, Path], tmp_path: Path) -
         "created_at": "2026-01-01T00:00:00Z",
     }
     (dest / "yiju_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return dest
+
+
+def test_registry_discovery_by_manifest(tiny: dict[str, Path], tmp_path: Path) -> None:
+    """Without explicit adapters, <home>/adapters/* with yiju_manifest.json are found by name and domain."""
+    home = tmp_path / "home"
+    _install_adapter(tiny, home, "legal", "legal-v1")
     g = build_generator(TransformersPeftConfig(model_dir=tiny["model"]), home)
     assert g.resolve_adapter("legal") == "legal-v1"  # the domain name finds the domain's adapter
     assert g.resolve_adapter("legal-v1") == "legal-v1"
@@ -160,21 +166,8 @@ def test_audit_records_the_manifest_of_the_adapter_directory_used(
 ) -> None:
     """Config key `medical` → <home>/adapters/medical_lora: the audit records the manifest's name and
     version (medical_lora, v1), not the domain key, and no version-less row."""
-    import shutil
-
     home = tmp_path / "home"
-    dest = home / "adapters" / "medical_lora"
-    shutil.copytree(tiny["medical"], dest)
-    manifest = {
-        "name": "medical_lora",
-        "domain": "medical",
-        "base_model": str(tiny["model"]),
-        "base_model_hash": "x",
-        "data_hash": "y",
-        "version": "v1",
-        "created_at": "2026-01-01T00:00:00Z",
-    }
-    (dest / "yiju_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    dest = _install_adapter(tiny, home, "medical", "medical_lora")
     g = build_generator(
         TransformersPeftConfig(model_dir=tiny["model"], adapters={"medical": dest}, max_new_tokens=4)
     )
