@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from assistant.home import apply_offline_env
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Put the repo root first on the path, once, before importing yiju: under plain `pytest` the test folders
+# (tests/assistant, tests/knowledge …) would otherwise shadow the packages, and tests import shared
+# helpers as `tests.server_harness`. `python -m pytest` already has it; this makes both work.
+if sys.path[:1] != [str(REPO_ROOT)]:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from assistant.home import apply_offline_env  # noqa: E402 - needs the path above
 
 apply_offline_env()
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 LAWS_DIR = SHARED / "corpus" / "laws"
 EVAL_DIR = SHARED / "eval"

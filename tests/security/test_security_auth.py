@@ -7,7 +7,6 @@ without touching this file: anything not on the short PUBLIC list must refuse an
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 ROLES = ("clinic", "curator", "reviewer", "admin")
 SecServer = Any  # the `sec_server` fixture's object (tests/security/conftest.py)
