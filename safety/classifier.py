@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safety.rules import normalize_forms
+from safety.normalize import normalize_forms
 
 BENIGN = "benign"
 

@@ -14,15 +14,25 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from knowledge.types import Passage
-from safety.pii import DEFAULT_NAME_MARKERS
+from safety.config import (
+    ClassifierConfig,
+    ComposeRule,
+    InformationalGuard,
+    InjectionConfig,
+    InterceptGroup,
+    PiiConfig,
+    PolicyConfig,
+    RefusalCategory,
+)
+from safety.normalize import normalize_forms
 from safety.pii import mask_pii as _mask_pii
-from safety.rules import RULE_KINDS, DisclaimerRule, InjectionRule, SafetyRule, normalize_forms
+from safety.rules import RULE_KINDS, DisclaimerRule, InjectionRule, SafetyRule
 from safety.types import Answer, Question, Verdict
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -33,194 +43,24 @@ class PolicyError(ValueError):
     """A policy file is missing or invalid (the message names the file, line and field)."""
 
 
-def _check_regexes(values: list[str]) -> list[str]:
-    for i, v in enumerate(values):
+def check_rule_kinds(config: PolicyConfig, source: Path | None = None) -> None:
+    """Raise PolicyError when `rules:` names a kind nobody registered (see safety.rules.register_rule_kind).
+
+    Checked here, when a policy is built, rather than in the config model: the registry belongs to the
+    rules, and the config models know nothing about behaviour."""
+    unknown = [r for r in config.rules if r not in RULE_KINDS]
+    if not unknown:
+        return
+    where = ""
+    if source is not None:
         try:
-            re.compile(v)
-        except re.error as e:
-            raise ValueError(f"item {i}: invalid regex {v!r}: {e}") from e
-    return values
-
-
-class ComposeRule(BaseModel):
-    """Intent × target composition: refuse when an intent cue and a dangerous target occur close together.
-
-    Matching `intent` and `target` within `window` characters of each other (either order) is what makes a
-    request harmful ("怎么…做…炸药", "炸药…原料", "毒死…需要多少"); either alone is a topic, and topics are
-    answered. `context`, when given, must also match somewhere in the question (a third ingredient such as
-    "another person" for privacy intrusion). `unless` excuses the match outright (whole question), while
-    the policy-wide informational guard excuses it only when no `informational.override` cue is present.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="", description="Label reported in the verdict details")
-    intent: list[str] = Field(min_length=1, description="How-to / acquisition / harm-intent cues")
-    target: list[str] = Field(min_length=1, description="Dangerous objects, acts or people")
-    context: list[str] = Field(default_factory=list, description="Must also match anywhere, if given")
-    window: int = Field(default=12, ge=0, le=200, description="Max characters between intent and target")
-    unless: list[str] = Field(default_factory=list, description="Benign context anywhere: never refuse")
-    guarded: bool = Field(default=True, description="Whether the informational guard can excuse it")
-
-    _v = field_validator("intent", "target", "context", "unless")(_check_regexes)
-
-
-class InformationalGuard(BaseModel):
-    """Legal/medical informational phrasing (罪/判几年/法律责任/症状/急救/副作用…) that excuses composed matches.
-
-    Questions ABOUT a crime or a poison are in scope and answered; `override` cues (evasion such as 不被发现,
-    making someone ill, role-play/fiction wrappers) mean the informational phrasing is a disguise, so the
-    guard no longer applies.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    patterns: list[str] = Field(default_factory=list)
-    override: list[str] = Field(default_factory=list)
-
-    _v = field_validator("patterns", "override")(_check_regexes)
-
-
-class RefusalCategory(BaseModel):
-    """A kind of request the assistant refuses, with its refusal text and training examples."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Rule id, used as refuse.<name>")
-    description: str = ""
-    message: str = Field(min_length=1, description="Refusal text shown to the user")
-    patterns: list[str] = Field(
-        default_factory=list, description="Regexes; a match refuses unless `unless` matches nearby"
+            line = _line_of(source.read_text(encoding="utf-8"), ("rules",))
+        except OSError:
+            line = None
+        where = f"{source}{':' + str(line) if line else ''}: "
+    raise PolicyError(
+        f"invalid safety policy:\n  {where}rules: unknown rule kind(s) {unknown}; known: {sorted(RULE_KINDS)}"
     )
-    hard_patterns: list[str] = Field(
-        default_factory=list, description="Regexes that refuse regardless of `unless`"
-    )
-    unless: list[str] = Field(
-        default_factory=list, description="Benign-context regexes checked around a `patterns` match"
-    )
-    unless_window: int = Field(default=12, ge=0, le=200)
-    compose: list[ComposeRule] = Field(
-        default_factory=list, description="Intent × target rules (see ComposeRule)"
-    )
-    examples: list[str] = Field(default_factory=list, description="Harmful prompts (refusal training data)")
-    priority: int = Field(default=100, description="Lower runs first; decides which message wins")
-    enabled: bool = True
-
-    _v = field_validator("patterns", "hard_patterns", "unless")(_check_regexes)
-
-
-class InterceptGroup(BaseModel):
-    """Output keywords that hold an answer for human review."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    description: str = ""
-    patterns: list[str] = Field(default_factory=list, description="Any of these matching triggers the group")
-    require_all: list[str] = Field(default_factory=list, description="All of these must match as well")
-    unless: list[str] = Field(default_factory=list)
-    unless_window: int = Field(default=8, ge=0, le=200)
-    action: Literal["flag", "amend"] = "flag"
-    message: str = ""
-    enabled: bool = True
-
-    _v = field_validator("patterns", "require_all", "unless")(_check_regexes)
-
-
-class PiiConfig(BaseModel):
-    """What PII is masked, and whether stored review copies / exports are masked."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mask_stored: bool = Field(
-        default=True, description="Mask PII in audit records, review copies and exports"
-    )
-    id_cards: bool = True
-    phones: bool = True
-    names: bool = True
-    name_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_NAME_MARKERS))
-
-
-class InjectionConfig(BaseModel):
-    """Prompt-injection phrases: recorded as a signal and stripped from what retrieval/generation see."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    patterns: list[str] = Field(default_factory=list)
-    hold_for_review: bool = True
-
-    _v = field_validator("patterns")(_check_regexes)
-
-
-class ClassifierConfig(BaseModel):
-    """Second-layer refusal classifier (safety/classifier.py): char + English word n-gram TF-IDF + LR.
-
-    Trained at policy load from every category's `examples` plus `harmful` extras against `benign`
-    look-alikes. It runs only when the pattern layer allowed a question, refuses only when P(harmful) is at
-    least `threshold`, and never overrides the informational guard unless an override (harm) cue is present.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Minimum P(harmful) to refuse")
-    min_category_p: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Minimum probability of the argmax category itself"
-    )
-    ngram_max: int = Field(default=3, ge=1, le=5, description="Character n-grams 1..ngram_max")
-    word_ngram_max: int = Field(
-        default=2, ge=0, le=3, description="ASCII word n-grams 1..word_ngram_max (0: char n-grams only)"
-    )
-    c: float = Field(default=10.0, gt=0.0, description="Inverse L2 regularisation strength")
-    exclude: list[str] = Field(default_factory=list, description="Categories the classifier never refuses")
-    harmful: dict[str, list[str]] = Field(
-        default_factory=dict, description="Extra harmful training prompts per category (beside `examples`)"
-    )
-    benign: list[str] = Field(default_factory=list, description="Benign look-alike training questions")
-
-
-class PolicyConfig(BaseModel):
-    """One policy file after includes are merged."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = ""
-    description: str = ""
-    disclaimer: str = ""
-    review_message: str = "该回答涉及需要人工复核的内容，已提交审核，审核通过后再向您展示。"
-    rules: list[str] = Field(
-        default_factory=lambda: [
-            "refusal",
-            "classifier",
-            "injection",
-            "intercept",
-            "pii_output",
-            "citations",
-            "disclaimer",
-        ]
-    )
-    refusal_categories: list[RefusalCategory] = Field(default_factory=list)
-    intercepts: list[InterceptGroup] = Field(default_factory=list)
-    pii: PiiConfig = Field(default_factory=PiiConfig)
-    injection: InjectionConfig = Field(default_factory=InjectionConfig)
-    informational: InformationalGuard = Field(default_factory=InformationalGuard)
-    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
-
-    @model_validator(mode="after")
-    def _classifier_categories_known(self) -> PolicyConfig:
-        known = {c.name for c in self.refusal_categories}
-        unknown = sorted((set(self.classifier.harmful) | set(self.classifier.exclude)) - known)
-        if unknown:
-            raise ValueError(f"classifier: unknown refusal categor(ies) {unknown}; known: {sorted(known)}")
-        return self
-
-    @field_validator("rules")
-    @classmethod
-    def _known_rules(cls, v: list[str]) -> list[str]:
-        unknown = [r for r in v if r not in RULE_KINDS]
-        if unknown:
-            raise ValueError(f"unknown rule kind(s) {unknown}; known: {sorted(RULE_KINDS)}")
-        return v
 
 
 def _combine(verdicts: Sequence[Verdict]) -> Verdict:
@@ -239,6 +79,7 @@ class SafetyPolicy:
     """A domain's safety policy: input refusal, output interception, disclaimer and PII masking."""
 
     def __init__(self, config: PolicyConfig, source: Path | None = None) -> None:
+        check_rule_kinds(config, source)
         self.config = config
         self.source = source
         self.name = config.name
@@ -488,12 +329,15 @@ __all__ = [
     "ClassifierConfig",
     "ComposeRule",
     "InformationalGuard",
+    "InjectionConfig",
     "InterceptGroup",
+    "PiiConfig",
     "PolicyConfig",
     "PolicyError",
     "RefusalCategory",
     "SafetyPolicy",
     "builtin_policies",
+    "check_rule_kinds",
     "load_policy",
     "normalize_forms",
 ]
