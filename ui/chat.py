@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.api.errors import classify_exception
 from ui.render import answer_html, message_html, streaming_html, turn_result_html
 
 DOMAIN_CHOICES = ["自动", "法律", "医疗"]
@@ -83,8 +84,6 @@ def build_chat(services: Any) -> None:
                     services.metrics.observe_answer(result.domain, result.status, result.flags, channel="ui")
                     yield answer_html(result), (result.turn_id if result.status == "under_review" else None)
         except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-            from assistant.api.app import classify_exception
-
             _status, _kind, message = classify_exception(exc)
             yield message_html(message, "error"), None
 
@@ -102,8 +101,6 @@ def build_chat(services: Any) -> None:
         try:
             found = turn_result(services.audit(), turn_id)
         except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-            from assistant.api.app import classify_exception
-
             return message_html(classify_exception(exc)[2], "error")
         if found is None:
             return message_html(f"没有找到编号为 {turn_id} 的问题。(turn not found)", "not-found")

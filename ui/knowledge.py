@@ -7,12 +7,13 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.api.auth import authorize
+from assistant.api.errors import classify_exception
 from ui.render import message_html, passage_html
 
 
 def build_knowledge(services: Any) -> None:
     """Add the knowledge curation screen to the current Blocks."""
-    from assistant.api.app import classify_exception
     from assistant.api.uploads import UploadRejected, import_uploads
 
     def fail(exc: Exception) -> str:
@@ -60,7 +61,7 @@ def build_knowledge(services: Any) -> None:
         progress=gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
     ) -> str:
         try:
-            services.authorize(api_key, "curator")
+            authorize(services, api_key, "curator", route="ui")
             chosen = list(paths or []) + list(folder_paths or [])
             if not chosen:
                 return "〔失败〕 请选择文件 (choose files first)"
@@ -86,7 +87,7 @@ def build_knowledge(services: Any) -> None:
 
     def run_lookup(api_key: str, law_name: str, no: float | None) -> str:
         try:
-            services.authorize(api_key, "curator")
+            authorize(services, api_key, "curator", route="ui")
             if not (law_name or "").strip() or not no:
                 return message_html("请输入法规名称和条号", "error")
             return passage_html(services.kb().lookup(law_name.strip(), int(no)))
@@ -95,7 +96,7 @@ def build_knowledge(services: Any) -> None:
 
     def run_search(api_key: str, q: str) -> str:
         try:
-            services.authorize(api_key, "curator")
+            authorize(services, api_key, "curator", route="ui")
             if not (q or "").strip():
                 return message_html("请输入检索词", "error")
             return "".join(passage_html(p) for p in services.kb().retrieve(q.strip(), k=5)) or message_html(
@@ -106,7 +107,7 @@ def build_knowledge(services: Any) -> None:
 
     def run_remove(api_key: str, law_name: str) -> str:
         try:
-            services.authorize(api_key, "curator")
+            authorize(services, api_key, "curator", route="ui")
             with services.import_lock:
                 n = services.kb().remove((law_name or "").strip())
             return (
@@ -119,7 +120,7 @@ def build_knowledge(services: Any) -> None:
 
     def run_stats(api_key: str) -> tuple[Any, str]:
         try:
-            services.authorize(api_key, "curator")
+            authorize(services, api_key, "curator", route="ui")
             return services.kb().stats(), ""
         except Exception as exc:  # noqa: BLE001
             return None, fail(exc)

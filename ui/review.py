@@ -6,6 +6,8 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.api.auth import authorize
+from assistant.api.errors import classify_exception
 from ui.render import message_html, review_html
 
 QUEUE_HEADERS = ["turn_id", "created_at", "domain", "question", "rules"]
@@ -37,7 +39,6 @@ def history_row(audit: Any, turn: dict[str, Any]) -> list[str]:
 
 def build_review(services: Any) -> None:
     """Add the review screen to the current Blocks."""
-    from assistant.api.app import classify_exception
 
     def fail(exc: Exception) -> str:
         if isinstance(exc, PermissionError | ValueError):
@@ -64,7 +65,7 @@ def build_review(services: Any) -> None:
 
     def load(api_key: str) -> tuple[Any, Any, list, str]:
         try:
-            services.authorize(api_key, "reviewer")
+            authorize(services, api_key, "reviewer", route="ui")
             audit = services.audit()
             items = audit.pending(limit=200)
             rows = [
@@ -97,7 +98,7 @@ def build_review(services: Any) -> None:
         if not turn_id:
             return "", gr.skip()
         try:
-            services.authorize(api_key, "reviewer")
+            authorize(services, api_key, "reviewer", route="ui")
             item = services.audit().review_item(turn_id)
             data = item.model_dump(mode="json") if item else services.audit().get(turn_id)
             if data is None:
@@ -110,7 +111,7 @@ def build_review(services: Any) -> None:
     def decide(decision: str):
         def run(api_key: str, turn_id: str | None, note_text: str, edited_text: str) -> str:
             try:
-                reviewer = services.authorize(api_key, "reviewer")
+                reviewer = authorize(services, api_key, "reviewer", route="ui").name
                 if not turn_id:
                     return "〔失败〕 请先选择一条 (pick a turn first)"
                 if decision == "edit" and not (edited_text or "").strip():

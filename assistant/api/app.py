@@ -19,58 +19,17 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assistant
+from assistant.api.errors import AccessDenied, classify_exception, error_body
 from assistant.api.limits import BodySizeLimit
 from assistant.api.schemas import HealthResponse
 from assistant.api.services import Services
 from assistant.config import YijuConfig, load_config
-from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
 
 log = logging.getLogger("yiju.serve")
 
-_KINDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "request_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
-
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"type": _KINDS.get(status, "error"), "code": status, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def classify_exception(exc: Exception) -> tuple[int, str, str]:
-    """Map a domain exception to (HTTP status, error type, client-safe message); never a traceback."""
-    try:
-        from knowledge.errors import KnowledgeError, StoreUnavailable
-    except ImportError:  # pragma: no cover - knowledge always ships with yiju
-        KnowledgeError = StoreUnavailable = ()  # type: ignore[assignment,misc]
-    try:
-        from safety.audit import ReviewConflict, ReviewNotFound
-    except ImportError:  # pragma: no cover
-        ReviewConflict = ReviewNotFound = ()  # type: ignore[assignment,misc]
-    if StoreUnavailable and isinstance(exc, StoreUnavailable):
-        return 503, "unavailable", f"knowledge store unavailable: {exc}; retry shortly"
-    if ReviewConflict and isinstance(exc, ReviewConflict):
-        return 409, "conflict", f"review conflict: {exc}"
-    if ReviewNotFound and isinstance(exc, ReviewNotFound):
-        return 404, "not_found", f"not in the review queue: {exc}"
-    if isinstance(exc, GeneratorError):
-        return 503, "unavailable", f"answer generator unavailable: {exc}"
-    if isinstance(exc, DomainError | ConfigError):
-        return 400, "bad_request", str(exc)
-    if (KnowledgeError and isinstance(exc, KnowledgeError)) or isinstance(exc, YijuError):
-        return 400, "bad_request", str(exc)
-    return 500, "internal_error", "internal error; the incident was logged on the server"
+    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -85,6 +44,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             where = ".".join(str(p) for p in err.get("loc", ()))
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return _error(422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(request: Request, exc: AccessDenied) -> JSONResponse:
+        return _error(exc.status, str(exc), {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
 
     @app.exception_handler(Exception)
     async def any_error(request: Request, exc: Exception) -> JSONResponse:
@@ -178,7 +141,7 @@ class GenericErrorShape:
                 status = held["status"]
                 text = f"{what}: {scope.get('method', '')} {scope.get('path', '')}"
                 body = json.dumps(
-                    {"error": {"type": _KINDS[status], "code": status, "message": text}},
+                    error_body(status, text),
                     ensure_ascii=False,
                     separators=(",", ":"),
                 ).encode()

@@ -1,15 +1,19 @@
-"""Who is calling: API-key authentication, role checks and the public per-IP rate limit."""
+"""Who is calling: the one key check (`authorize`) for the API and the screens, and the per-IP rate limit."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel
 
-from assistant.api.keys import role_allows
-from assistant.api.services import Services
+from assistant.api.errors import AccessDenied
+from assistant.api.keys import KeyInfo, role_allows
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from assistant.api.services import Services
 
 
 class Principal(BaseModel):
@@ -41,15 +45,35 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def authorize(services: Services, key: str | None, required: str | None, *, route: str) -> KeyInfo:
+    """The key's info if `key` is a valid, unrevoked key whose role may act as `required` (None: any role).
+
+    The one check behind every route dependency and every screen action. Raises AccessDenied (401 for a
+    missing or invalid key, 403 for the wrong role) and counts the failure in the auth_failures metric.
+    """
+
+    def denied(reason: str, message: str) -> AccessDenied:
+        services.metrics.count("auth_failures", route=route, reason=reason)
+        return AccessDenied(message, status=403 if reason == "role" else 401, reason=reason)
+
+    key = (key or "").strip()
+    if not key:
+        raise denied("missing", f"this needs an API key with role '{required}'")
+    info = services.keys.verify(key)
+    if info is None:
+        raise denied("invalid", "invalid or revoked API key")
+    if required is not None and not role_allows(info.role, required):
+        raise denied("role", f"a '{info.role}' key may not do this (needs '{required}')")
+    return info
+
+
 def _services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _unauthorized(services: Services, route: str, reason: str, message: str) -> HTTPException:
-    services.metrics.count("auth_failures", route=route, reason=reason)
-    status = 403 if reason == "role" else 401
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return HTTPException(status_code=status, detail=message, headers=headers)
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return route.path if route is not None else request.url.path
 
 
 def require_role(required: str | None) -> Callable[[Request], Principal]:
@@ -60,13 +84,9 @@ def require_role(required: str | None) -> Callable[[Request], Principal]:
 
     def dependency(request: Request) -> Principal:
         services = _services(request)
-        route = request.scope.get("route").path if request.scope.get("route") else request.url.path
+        route = _route(request)
         key = presented_key(request)
-        if key is None:
-            if required is not None:
-                raise _unauthorized(
-                    services, route, "missing", f"this endpoint needs an API key with role '{required}'"
-                )
+        if key is None and required is None:
             ip = client_ip(request)
             retry = services.public_limiter.check(ip)
             if retry is not None:
@@ -80,13 +100,8 @@ def require_role(required: str | None) -> Callable[[Request], Principal]:
                     headers={"Retry-After": str(max(1, math.ceil(retry)))},
                 )
             return Principal(name=f"anonymous@{ip}", client_id=ip)
-        info = services.keys.verify(key)
-        if info is None:
-            raise _unauthorized(services, route, "invalid", "invalid or revoked API key")
-        if required is not None and not role_allows(info.role, required):
-            raise _unauthorized(
-                services, route, "role", f"a '{info.role}' key may not use this endpoint (needs '{required}')"
-            )
+        # The route needs a key, or one was given (checked even on public routes).
+        info = authorize(services, key, required, route=route)
         return Principal(name=info.name, role=info.role, client_id=f"key:{info.name}")
 
     return dependency

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.api.auth import Principal, public
+from assistant.api.errors import classify_exception, error_body
 from assistant.api.schemas import AskRequest, ChatCompletionRequest, ErrorResponse
 from assistant.api.services import Services
 from assistant.api.turn_result import TurnResult, turn_result
@@ -114,10 +115,8 @@ def _sse(event: str, data: Any) -> str:
 
 
 def _error_payload(exc: Exception) -> dict[str, Any]:
-    from assistant.api.app import classify_exception
-
-    status, kind, message = classify_exception(exc)
-    return {"error": {"type": kind, "code": status, "message": message}}
+    status, _kind, message = classify_exception(exc)
+    return error_body(status, message)
 
 
 @router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Ask a question; structured answer")

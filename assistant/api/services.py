@@ -84,21 +84,6 @@ class Services:
             return []
         return list(list_adapters(self.home))
 
-    def authorize(self, key: str | None, required: str) -> str:
-        """For the Gradio screens: the key's name if it may act as `required`; else PermissionError."""
-        from assistant.api.keys import role_allows
-
-        if not key or not key.strip():
-            raise PermissionError(f"enter an API key with role '{required}'")
-        info = self.keys.verify(key.strip())
-        if info is None:
-            self.metrics.count("auth_failures", route="ui", reason="invalid")
-            raise PermissionError("invalid or revoked API key")
-        if not role_allows(info.role, required):
-            self.metrics.count("auth_failures", route="ui", reason="role")
-            raise PermissionError(f"a '{info.role}' key may not do this (needs '{required}')")
-        return info.name
-
     def retrieved_passages(self, retrieved: list[dict]) -> list[Any]:
         """Look up the verbatim passages an audited turn was answered from (ids '<law>@<version>#<no>')."""
         kb = self.kb()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.api.app import classify_exception
+from assistant.api.errors import classify_exception
 from assistant.api.keys import KeyStore, KeyStoreError, role_allows
 from assistant.api.limits import RateLimiter
 from assistant.api.metrics import Metrics
@@ -93,6 +93,35 @@ def test_exceptions_map_to_clear_statuses() -> None:
     assert classify_exception(ReviewConflict("taken"))[0] == 409
     status, _, message = classify_exception(RuntimeError("secret /etc/path detail"))
     assert status == 500 and "secret" not in message
+
+
+def test_error_table_most_specific_first() -> None:
+    """A subclass listed after its base would never be reached: the table must order them."""
+    from assistant.api.errors import ERROR_TABLE, AccessDenied
+
+    seen: list[type[BaseException]] = []
+    for rule in ERROR_TABLE:
+        for kind in rule.kinds:
+            shadowing = [earlier for earlier in seen if issubclass(kind, earlier)]
+            assert not shadowing, f"{kind.__name__} is shadowed by {shadowing[0].__name__}"
+            seen.append(kind)
+    assert classify_exception(AccessDenied("no", status=403, reason="role"))[:2] == (403, "forbidden")
+
+
+def test_routes_and_screens_do_not_import_the_app() -> None:
+    """The app imports routes and screens; they classify errors through assistant.api.errors instead."""
+    import ast
+
+    for folder in ("assistant/api", "ui"):
+        for path in (REPO_ROOT / folder).glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            imported = {
+                node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+            } | {
+                alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+            }
+            if path.name not in ("__init__.py", "app.py"):
+                assert "assistant.api.app" not in imported, f"{path} imports the app"
 
 
 def test_keys_cli(tmp_path: Path) -> None:
