@@ -109,3 +109,91 @@ def test_routing_to_third_domain(tmp_path: Path) -> None:
     assert decision.scores["tax"] > decision.scores["legal"]
     assert not decision.fallback
     assert route("今天天气", domains).fallback
+
+
+# ---------------------------------------------------------------------- routing dev set and confidence
+ROUTING_DEV = Path(__file__).parent / "data" / "routing_dev.jsonl"
+
+
+def _routing_dev() -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in ROUTING_DEV.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_routing_dev_set_is_large_and_balanced() -> None:
+    rows = _routing_dev()
+    assert len(rows) >= 100
+    by_domain = {d: sum(1 for r in rows if r["domain"] == d) for d in ("legal", "medical")}
+    assert min(by_domain.values()) >= 40, by_domain
+    assert len({r["question"] for r in rows}) == len(rows), "duplicate questions"
+    # The dev set is not the training data: no question appears in a domain's routing_examples.txt.
+    from assistant.routing import read_examples
+
+    trained = {q for spec in load_domains().values() for q in read_examples(spec.folder)}
+    assert not {r["question"].rstrip("？?") for r in rows} & {q.rstrip("？?") for q in trained}
+
+
+def test_routing_dev_set_accuracy_at_least_95_percent() -> None:
+    domains = load_domains()
+    rows = _routing_dev()
+    wrong = [
+        (r["question"], r["domain"])
+        for r in rows
+        if route(r["question"], domains, "legal").domain != r["domain"]
+    ]
+    accuracy = 1 - len(wrong) / len(rows)
+    assert accuracy >= 0.95, f"routing accuracy {accuracy:.3f}; misses: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("被狗咬了要打狂犬疫苗吗？", "medical"),  # issue 9/12: was legal (狗咬 was a legal keyword)
+        ("邻居家的狗把我咬了，狗主人要赔偿吗？", "legal"),
+        ("怀孕了公司要辞退我合法吗？", "legal"),  # pregnancy words, a dismissal question
+        ("医疗事故可以起诉医院要求赔偿吗？", "legal"),  # a medical dispute about compensation
+        ("和医院发生医疗纠纷有哪些解决途径？", "medical"),  # …and one about the procedure
+    ],
+)
+def test_routing_traps(question: str, expected: str) -> None:
+    decision = route(question, load_domains(), default="legal")
+    assert decision.domain == expected, decision
+
+
+def test_route_reports_confidence_and_alternatives() -> None:
+    domains = load_domains()
+    clear = route("高血压可以停药吗？", domains, "legal")
+    assert clear.domain == "medical" and clear.confidence >= 0.9 and not clear.unsure
+    assert clear.alternatives() == ["legal"]
+    assert abs(sum(clear.probabilities.values()) - 1) < 1e-3
+    vague = route("疫苗出了问题能赔偿吗", domains, "legal")  # both domains' words: say so, offer the other
+    assert vague.unsure and 0.5 <= vague.confidence < 0.8
+    nothing = route("hello there", domains, "legal")
+    assert nothing.fallback and nothing.unsure and nothing.domain == "legal"
+
+
+def test_domain_examples_file_trains_the_model(tmp_path: Path) -> None:
+    """A third domain's routing_examples.txt teaches the router questions its keywords do not name."""
+    folder = _copy_domain(
+        tmp_path,
+        "tax",
+        routing_keywords=["个税", "纳税"],
+        categories=[{"name": "个人所得税", "keywords": ["个税"]}],
+        default_category="其他税务问题",
+    )
+    question = "年终奖怎么计算扣多少"
+    before = route(question, load_domains([tmp_path]), "legal")
+    assert before.domain != "tax"
+    lines = [
+        "# tax questions",
+        *(
+            "工资薪金要扣多少钱 年终奖单独计税划算吗 房贷利息可以抵扣吗 发票怎么开具 专项附加扣除怎么填 "
+            "劳务报酬怎么扣款 稿费收入怎么计算 汇算清缴要退多少 年终奖要交多少 奖金扣款比例是多少 "
+            "兼职收入要报吗 退款什么时候到账 子女教育可以扣多少 租房可以抵扣吗 赡养老人扣除标准 "
+            "年收入十万要交多少 多处收入怎么合并计算 补扣怎么办 扣缴义务人是谁 怎么计算应纳额"
+        ).split(),
+    ]
+    (folder / "routing_examples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    after = route(question, load_domains([tmp_path]), "legal")
+    assert after.domain == "tax", after
