@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from knowledge.types import Passage
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, file_hash TEXT NOT NULL, fmt TEXT, domain TEXT,
@@ -27,6 +29,9 @@ CREATE INDEX IF NOT EXISTS articles_law ON articles(law, version, article_no);
 CREATE INDEX IF NOT EXISTS articles_file ON articles(file);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+# The version stored for a law whose date is unknown (shown to users as '').
+UNDATED = "undated"
 
 ARTICLE_COLUMNS = "id, file, domain, law, law_full, version, article_no, article_label, akey, chapter, text, content_hash, tokens, seq, sample, summary"
 
@@ -91,3 +96,23 @@ class Manifest:
         for r in self.query("SELECT id, content_hash FROM articles ORDER BY id"):
             h.update(f"{r['id']}\t{r['content_hash']}\n".encode())
         return h.hexdigest()[:16]
+
+
+def row_to_passage(row, score: float = 0.0) -> Passage:
+    """A stored article row as the Passage handed to the rest of yiju."""
+    return Passage(
+        id=row["id"],
+        domain=row["domain"],
+        law=row["law"],
+        law_full=row["law_full"] or row["law"],
+        article_no=row["article_no"],
+        article_label=row["article_label"] or "",
+        chapter=row["chapter"] or "",
+        text=row["text"],
+        version=row["version"] if row["version"] != UNDATED else "",
+        source=row["file"],
+        content_hash=row["content_hash"],
+        score=score,
+        sample=bool(row["sample"]),
+        summary=row["summary"] or "",
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.ingest import Importer
 from knowledge.kb import KnowledgeBase
 from tests.knowledge.conftest import LABOUR_V2, tiny_config
 
@@ -112,7 +113,7 @@ def test_failed_file_write_rolls_back(
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(kb, "_commit_file", boom)
+    monkeypatch.setattr(Importer, "_commit_file", boom)
     report = kb.import_path(laws_dir, progress=False)
     assert report.files_imported == 0 and len(report.errors) == 2
     assert all("rolled back" in e.message for e in report.errors)

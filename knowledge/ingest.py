@@ -1,0 +1,385 @@
+"""Import into the knowledge base: parse source files, write them one file at a time (atomically), train
+the corpus embedder when needed.
+
+Each file is written atomically: its vectors, then its manifest rows in one transaction; on any failure
+what was written for that file is undone. The KnowledgeBase (knowledge/kb.py) is the facade callers use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.config import StaticEmbedderConfig
+from knowledge.errors import KnowledgeError, LoadError
+from knowledge.loaders import LoadedDoc, guess_domain, iter_source_files, load_file
+from knowledge.manifest import ARTICLE_COLUMNS
+from knowledge.manifest import UNDATED as _UNDATED
+from knowledge.progress import progress_bar
+
+if TYPE_CHECKING:
+    from knowledge.kb import KnowledgeBase
+
+
+class ImportIssue(BaseModel):
+    """One problem met during an import (the file and, when known, the line)."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    line: int | None = None
+    message: str
+
+
+class ImportReport(BaseModel):
+    """What an import did."""
+
+    model_config = ConfigDict(extra="forbid")
+    files_imported: int = 0
+    files_skipped: int = Field(default=0, description="Unchanged since the last import (same file hash)")
+    articles_added: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    articles_removed: int = 0
+    errors: list[ImportIssue] = Field(default_factory=list)
+    embedder_trained: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class _Pending:
+    key: str
+    file_hash: str
+    fmt: str
+    docs: list[LoadedDoc]
+    tokens: list[list[list[str]]]  # per doc, per article
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _not_imported(message: str, strict: bool, parsing: bool = False) -> str:
+    """The error text plus what happened to the file: a file is imported whole or not at all, so users
+    must learn that one bad line kept every article of that file out of the knowledge base."""
+    if not strict:
+        return f"{message} — file skipped (no articles from it were imported); fix it and re-run"
+    if parsing:  # strict stops before anything is written
+        return f"{message} — nothing was imported (--strict: any error stops the whole import); fix it and re-run"
+    return f"{message} — file not imported and the import stopped here (--strict); fix it and re-run"
+
+
+class Importer:
+    """One import run against a KnowledgeBase (holds no state between runs)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.home = kb.home
+        self.config = kb.config
+        self.manifest = kb.manifest
+
+    @property
+    def embedder_dir(self) -> Path:
+        return self.kb.embedder_dir
+
+    def embedder(self):
+        return self.kb.embedder()
+
+    def _store_obj(self):
+        return self.kb._store_obj()
+
+    def run(
+        self,
+        path: Path,
+        *,
+        domain: str = "auto",
+        fmt: str = "auto",
+        strict: bool = False,
+        progress: bool = True,
+    ) -> ImportReport:
+        """Import a file or folder. Unchanged files/articles are skipped by hash; changed ones updated.
+
+        Each file is written atomically: its vectors, then its manifest rows in one transaction; on any
+        failure what was written for that file is undone. Parse errors name file and line; with
+        `strict` nothing is written when any file fails to parse, else the other files are imported.
+        """
+        if domain not in ("auto", "legal", "medical") and not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", domain):
+            raise KnowledgeError(f"invalid domain {domain!r} (auto, legal, medical or a lowercase name)")
+        started = time.monotonic()
+        report = ImportReport()
+        path = Path(path)
+        try:
+            files = iter_source_files(path, fmt)
+        except LoadError as exc:
+            report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=exc.message))
+            return report
+        with self.kb._write_lock:
+            pending = self._parse_files(files, fmt, report, strict, progress)
+            if strict and report.errors:
+                report.seconds = round(time.monotonic() - started, 3)
+                return report
+            if pending:
+                report.embedder_trained = self._ensure_embedder(pending, progress)
+                with progress_bar(progress, "writing", len(pending)) as advance:
+                    for item in pending:
+                        try:
+                            self._write_file(item, domain, report)
+                            report.files_imported += 1
+                        except LoadError as exc:
+                            report.errors.append(
+                                ImportIssue(
+                                    file=exc.file, line=exc.line, message=_not_imported(exc.message, strict)
+                                )
+                            )
+                            if strict:
+                                break
+                        except KnowledgeError:
+                            raise
+                        except Exception as exc:  # store/database failure: this file was rolled back
+                            msg = _not_imported(f"import failed, rolled back: {exc}", strict)
+                            report.errors.append(ImportIssue(file=item.key, message=msg))
+                            if strict:
+                                break
+                        advance(1)
+                self.kb._refresh_version()
+                # build (and cache on disk) the BM25 index now, so the first question does not pay for it
+                with progress_bar(progress, "indexing", 1) as advance:
+                    self.kb.snapshot()
+                    advance(1)
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def _parse_files(
+        self, files: Sequence[Path], fmt: str, report: ImportReport, strict: bool, progress: bool
+    ) -> list[_Pending]:
+        from knowledge.textproc import tokenize
+
+        pending: list[_Pending] = []
+        with progress_bar(progress, "parsing", len(files)) as advance:
+            for f in files:
+                advance(1)
+                key = str(f.resolve())
+                try:
+                    file_hash = _sha256_file(f)
+                except OSError as exc:
+                    msg = _not_imported(f"cannot read: {exc}", strict, parsing=True)
+                    report.errors.append(ImportIssue(file=str(f), message=msg))
+                    if strict:
+                        break
+                    continue
+                if self.manifest.file_hash(key) == file_hash:
+                    report.files_skipped += 1
+                    rows = self.manifest.query("SELECT n_articles FROM files WHERE path=?", (key,))
+                    report.articles_unchanged += rows[0]["n_articles"] if rows else 0
+                    continue
+                try:
+                    docs = load_file(f, fmt)
+                except LoadError as exc:
+                    msg = _not_imported(exc.message, strict, parsing=True)
+                    report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=msg))
+                    if strict:
+                        break
+                    continue
+                tokens = [[tokenize(f"{d.law} {a.chapter} {a.text}") for a in d.articles] for d in docs]
+                pending.append(_Pending(key, file_hash, docs[0].fmt, docs, tokens))
+        return pending
+
+    def _article_rows(self, item: _Pending, domain: str) -> list[dict]:
+        rows: list[dict] = []
+        seen: dict[str, int | None] = {}
+        for doc, toks in zip(item.docs, item.tokens, strict=True):
+            dom = domain if domain != "auto" else (doc.domain or guess_domain(doc.law_full))
+            version = doc.version or _UNDATED
+            for seq, (art, tk) in enumerate(zip(doc.articles, toks, strict=True)):
+                aid = f"{doc.law}@{version}#{art.key}"
+                if aid in seen:
+                    raise LoadError(
+                        item.key,
+                        f"article {art.article_label or art.key} of {doc.law} appears twice",
+                        art.line,
+                    )
+                seen[aid] = art.line
+                rows.append(
+                    {
+                        "id": aid,
+                        "file": item.key,
+                        "domain": dom,
+                        "law": doc.law,
+                        "law_full": doc.law_full,
+                        "version": version,
+                        "article_no": art.article_no,
+                        "article_label": art.article_label,
+                        "akey": art.key,
+                        "chapter": art.chapter,
+                        "text": art.text,
+                        "content_hash": art.content_hash,
+                        "tokens": " ".join(tk),
+                        "seq": seq,
+                        "sample": int(doc.sample),
+                        "summary": art.summary,
+                    }
+                )
+        return rows
+
+    @staticmethod
+    def _meta(row) -> dict:
+        no = row["article_no"]
+        return {
+            "domain": row["domain"],
+            "law": row["law"],
+            "version": row["version"],
+            "article_no": int(no) if no is not None else -1,
+        }
+
+    def _embed_rows(self, rows: Sequence) -> np.ndarray:
+        emb = self.embedder()
+        texts = [r["text"] for r in rows]
+        toks = [r["tokens"].split() for r in rows]
+        return emb.embed_documents(texts, toks)
+
+    def _write_file(self, item: _Pending, domain: str, report: ImportReport) -> None:
+        """Write one file atomically (vectors, then the manifest in one transaction; undo on failure)."""
+        new_rows = self._article_rows(item, domain)
+        old = self.manifest.articles_of_file(item.key)
+        elsewhere = self.manifest.articles_by_ids([r["id"] for r in new_rows if r["id"] not in old])
+        prior = {**old, **elsewhere}
+        changed = []
+        for r in new_rows:
+            before = prior.get(r["id"])
+            if before is None:
+                report.articles_added += 1
+                changed.append(r)
+            elif any(before[c] != r[c] for c in ("content_hash", "domain", "chapter", "summary", "sample")):
+                # the same article in another file (a copy under another category) is not a change
+                report.articles_updated += 1
+                changed.append(r)
+            else:
+                report.articles_unchanged += 1
+        new_ids = {r["id"] for r in new_rows}
+        removed = [i for i in old if i not in new_ids]
+        report.articles_removed += len(removed)
+        emb = self.embedder()
+        store = self._store_obj() if emb is not None else None
+        written = False
+        try:
+            if store is not None and (changed or removed):
+                if changed:
+                    vecs = self._embed_rows(changed)
+                    written = True
+                    store.upsert(emb.name, [r["id"] for r in changed], vecs, [self._meta(r) for r in changed])
+                if removed:
+                    written = True
+                    store.delete(emb.name, removed)
+            self._commit_file(item, new_rows, changed, removed)
+        except Exception:
+            if store is not None and written:
+                self._restore_vectors(store, emb, [r["id"] for r in changed], removed, prior)
+            raise
+
+    def _commit_file(self, item: _Pending, rows: list[dict], changed: list[dict], removed: list[str]) -> None:
+        cols = ARTICLE_COLUMNS.split(", ")
+        marks = ",".join("?" * len(cols))
+        with self.manifest.lock:
+            conn = self.manifest.conn
+            conn.execute("BEGIN")
+            try:
+                if removed:
+                    conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in removed])
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO articles({ARTICLE_COLUMNS}) VALUES ({marks})",
+                    [tuple(r[c] for c in cols) for r in changed],
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO files(path, file_hash, fmt, domain, n_articles) VALUES (?,?,?,?,?)",
+                    (item.key, item.file_hash, item.fmt, rows[0]["domain"] if rows else "", len(rows)),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _restore_vectors(self, store, emb, changed_ids: list[str], removed: list[str], prior: dict) -> None:
+        """Put the vector store back as it was before this file (best effort, after a failed write)."""
+        fresh = [i for i in changed_ids if i not in prior]
+        try:
+            store.delete(emb.name, fresh)
+            back = [prior[i] for i in list(changed_ids) + list(removed) if i in prior]
+            if back:
+                store.upsert(
+                    emb.name, [r["id"] for r in back], self._embed_rows(back), [self._meta(r) for r in back]
+                )
+        except Exception:
+            pass  # the manifest was not committed; a later import re-writes these vectors
+
+    # ------------------------------------------------------------------ embedder
+    def _ensure_embedder(self, pending: list[_Pending], progress: bool) -> bool:
+        """Train the static embedder when there is none or the corpus grew a lot; re-embed stored articles."""
+        cfg = self.config.embedder
+        if not isinstance(cfg, StaticEmbedderConfig):
+            return False
+        stored = self.manifest.query("SELECT COUNT(*) AS n FROM articles")[0]["n"]
+        incoming = sum(len(a) for p in pending for a in p.tokens)
+        info_path = self.embedder_dir / "yiju_embedder.json"
+        if info_path.exists():
+            trained_on = json.loads(info_path.read_text(encoding="utf-8")).get("trained_on_articles", 0)
+            if stored + incoming < trained_on * cfg.retrain_growth:
+                return False
+        from knowledge.embedder import StaticJiebaEmbedder, train_static_embedder
+
+        docs: list[list[str]] = []
+        titles: list[str] = []
+        for r in self.manifest.query("SELECT law, tokens FROM articles"):
+            docs.append(r["tokens"].split())
+            titles.append(r["law"])
+        for p in pending:
+            for d, toks in zip(p.docs, p.tokens, strict=True):
+                docs.extend(toks)
+                titles.extend([d.law] * len(toks))
+        tmp = self.home / "embedder.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        steps_hint = max(1, min(len(docs), cfg.max_pairs) // cfg.batch_size * cfg.epochs)
+        with progress_bar(progress, "training embedder", steps_hint) as advance:
+            train_static_embedder(docs, titles, tmp, cfg, progress=lambda s, t: advance(1))
+        old_name = (
+            self.kb._embedder.name if self.kb._embedder_loaded and self.kb._embedder is not None else None
+        )
+        shutil.rmtree(self.embedder_dir, ignore_errors=True)
+        tmp.rename(self.embedder_dir)
+        self.kb._embedder = StaticJiebaEmbedder(self.embedder_dir)
+        self.kb._embedder_loaded = True
+        if stored:
+            self._reembed_all(progress)
+        store = self._store_obj()
+        if old_name != self.kb._embedder.name:
+            store.drop_other_collections(self.kb._embedder.name)
+        return True
+
+    def _reembed_all(self, progress: bool) -> None:
+        """Vectors for every stored article with the current embedder (after a retrain)."""
+        emb = self.embedder()
+        store = self._store_obj()
+        rows = self.manifest.query(f"SELECT {ARTICLE_COLUMNS} FROM articles")
+        step = 2048
+        with progress_bar(progress, "re-embedding", len(rows)) as advance:
+            for i in range(0, len(rows), step):
+                chunk = rows[i : i + step]
+                store.upsert(
+                    emb.name,
+                    [r["id"] for r in chunk],
+                    self._embed_rows(chunk),
+                    [self._meta(r) for r in chunk],
+                )
+                advance(len(chunk))

@@ -1,0 +1,261 @@
+"""Retrieval over the knowledge base: the in-memory index snapshot and hybrid (sparse + dense) fusion.
+
+Owner: engineer "retrieval" (what a snapshot holds and how a question is ranked). When a snapshot is
+built and swapped in is the KnowledgeBase's business (knowledge/kb.py); this module only reads the
+manifest, the on-disk BM25 caches and the vector store through the `SearchableKB` it is given.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from knowledge.config import KnowledgeConfig
+from knowledge.loaders import short_law_name
+from knowledge.manifest import UNDATED as _UNDATED
+from knowledge.manifest import Manifest, row_to_passage
+from knowledge.types import Passage
+
+
+class SearchableKB(Protocol):
+    """What retrieval needs from the knowledge base (KnowledgeBase implements it)."""
+
+    home: Path
+    config: KnowledgeConfig
+    manifest: Manifest
+
+    def snapshot(self) -> Snapshot: ...
+    def embedder(self): ...
+    def _store_obj(self): ...
+    def parse_reference(self, query: str) -> tuple[str, int] | None: ...
+    def lookup(
+        self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
+    ) -> Passage | None: ...
+
+
+@dataclass
+class Snapshot:
+    """Immutable in-memory view used by retrieval; replaced (never mutated) when content changes."""
+
+    kb_version: str
+    ids: list[str]
+    pos: dict[str, int]
+    law_idx: np.ndarray
+    laws: list[str]
+    versions: np.ndarray  # version strings ('' for undated sorts first)
+    domains: np.ndarray
+    current: np.ndarray  # newest version of its law
+    bm25: object
+    law_names: list[str]  # longest first
+    bigram: object | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
+
+
+def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
+    """The in-memory retrieval view of the manifest at `version` (BM25 indexes cached on disk per version)."""
+    from knowledge.sparse import BM25Index
+
+    rows = kb.manifest.query("SELECT id, law, version, domain FROM articles ORDER BY id")
+    ids = [r["id"] for r in rows]
+    laws = sorted({r["law"] for r in rows})
+    law_pos = {name: i for i, name in enumerate(laws)}
+    law_idx = np.array([law_pos[r["law"]] for r in rows], dtype=np.int32)
+    versions = np.array([("" if r["version"] == _UNDATED else r["version"]) for r in rows], dtype=object)
+    domains = np.array([r["domain"] for r in rows], dtype=object)
+    newest: dict[int, str] = {}
+    for li, v in zip(law_idx.tolist(), versions.tolist(), strict=True):
+        if li not in newest or v > newest[li]:
+            newest[li] = v
+    current = np.array(
+        [v == newest[li] for li, v in zip(law_idx.tolist(), versions.tolist(), strict=True)], dtype=bool
+    )
+    cache = kb.home / "index" / f"bm25-{version}"
+    rc = kb.config.retrieval
+    if cache.with_suffix(".npz").exists():
+        bm25 = BM25Index.load(cache)
+    else:
+        tok_rows = kb.manifest.query("SELECT tokens FROM articles ORDER BY id")
+        bm25 = BM25Index.build([r["tokens"].split() for r in tok_rows], k1=rc.bm25_k1, b=rc.bm25_b)
+        if ids:
+            shutil.rmtree(cache.parent, ignore_errors=True)  # indexes of older kb_versions
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            bm25.save(cache)
+    names = sorted(laws, key=len, reverse=True)
+    bigram = bigram_index(kb, version, len(ids)) if rc.bigram_weight > 0 else None
+    return Snapshot(
+        version,
+        ids,
+        {i: n for n, i in enumerate(ids)},
+        law_idx,
+        laws,
+        versions,
+        domains,
+        current,
+        bm25,
+        names,
+        bigram,
+    )
+
+
+def bigram_index(kb: SearchableKB, version: str, n: int):
+    """BM25 over character bigrams of law name + chapter + text (cached on disk per kb_version)."""
+    from knowledge.sparse import BM25Index
+    from knowledge.textproc import char_bigrams
+
+    cache = kb.home / "index" / f"bigram-{version}"
+    if cache.with_suffix(".npz").exists():
+        return BM25Index.load(cache)
+    rc = kb.config.retrieval
+    rows = kb.manifest.query("SELECT law, chapter, text FROM articles ORDER BY id")
+    index = BM25Index.build(
+        [char_bigrams(f"{r['law']} {r['chapter'] or ''} {r['text']}") for r in rows],
+        k1=rc.bm25_k1,
+        b=rc.bm25_b,
+    )
+    if n:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        index.save(cache)
+    return index
+
+
+def passage_mask(
+    snap: Snapshot,
+    domain: str | None,
+    law: str | None,
+    as_of: str | None,
+    version: str | None,
+    every: bool = False,
+) -> np.ndarray:
+    """Which snapshot rows a search may return (version/date, domain and law filters)."""
+    if every:
+        mask = np.ones(len(snap.ids), dtype=bool)
+    elif as_of:
+        # per law, the newest version on or before the date (undated versions always qualify)
+        ok = snap.versions <= as_of
+        best: dict[int, str] = {}
+        for li, v, good in zip(snap.law_idx.tolist(), snap.versions.tolist(), ok.tolist(), strict=True):
+            if good and v >= best.get(li, ""):
+                best[li] = v
+        mask = np.array(
+            [best.get(li) == v for li, v in zip(snap.law_idx.tolist(), snap.versions.tolist(), strict=True)],
+            dtype=bool,
+        )
+    elif version:
+        mask = snap.versions == version
+    else:
+        mask = snap.current.copy()
+    if domain:
+        mask &= snap.domains == domain
+    if law:
+        name = short_law_name(law)
+        li = snap.laws.index(name) if name in snap.laws else -1
+        mask &= snap.law_idx == li
+    return mask
+
+
+def retrieve(
+    kb: SearchableKB,
+    query: str,
+    *,
+    domain: str | None = None,
+    k: int = 5,
+    law: str | None = None,
+    as_of: str | None = None,
+    version: str | None = None,
+    all_versions: bool = False,
+) -> list[Passage]:
+    """Hybrid retrieval: BM25 over jieba words + BM25 over character bigrams + dense vectors, fused
+    (config `retrieval.fusion`: normalised scores by default, or RRF). The question is cleaned first
+    (placeholder names, question templates and question words dropped; see knowledge.textproc).
+
+    An exact reference in the query ('劳动合同法第四十七条') puts that article first. Filters: domain,
+    law, a version, or `as_of` (the version in force on that date); otherwise the newest version
+    (`all_versions=True` searches every stored version, e.g. for question sets built on older texts).
+    """
+    from knowledge.textproc import query_terms
+
+    snap = kb.snapshot()
+    if not snap.ids or k <= 0:
+        return []
+    rc = kb.config.retrieval
+    out: list[Passage] = []
+    ref = kb.parse_reference(query)
+    if ref and (law is None or short_law_name(law) == ref[0]):
+        hit = kb.lookup(ref[0], ref[1], version=version, as_of=as_of)
+        if hit is not None and (domain is None or hit.domain == domain):
+            out.append(hit)
+    mask = passage_mask(snap, domain, law, as_of, version)
+    if all_versions and not (as_of or version):
+        mask = passage_mask(snap, domain, law, None, None, every=True)
+    if not mask.any():
+        return out[:k]
+    n_cand = max(rc.candidates, k)
+    words, grams = query_terms(query, rc.question_repeat)
+    scores = snap.bm25.scores(words, rc.query_tf)
+    masked, top = top_positive(scores, mask, n_cand)
+    # character-bigram BM25: catches matches that jieba segments differently in question and statute
+    bi_scores = None
+    bi_top = np.zeros(0, dtype=np.int64)
+    if snap.bigram is not None:
+        bi_scores = snap.bigram.scores(grams, rc.query_tf)
+        _, bi_top = top_positive(bi_scores, mask, n_cand)
+    sparse_cands = list(dict.fromkeys(top.tolist() + bi_top.tolist()))
+    dense: dict[int, float] = {}
+    emb = kb.embedder()
+    if emb is not None and rc.dense_weight > 0:
+        conds = [{"domain": domain}] if domain else []
+        if law:
+            conds.append({"law": short_law_name(law)})
+        where = conds[0] if len(conds) == 1 else ({"$and": conds} if conds else None)
+        qvec = emb.embed_query(query)
+        store = kb._store_obj()
+        for aid, sim in store.query(emb.name, qvec, n_cand, where):
+            pos = snap.pos.get(aid)
+            if pos is not None and mask[pos]:
+                dense[pos] = sim
+        if rc.fusion == "score":
+            # exact similarities for BM25 candidates the dense search did not return
+            missing = [snap.ids[p] for p in sparse_cands if p not in dense]
+            for aid, vec in store.vectors(emb.name, missing).items():
+                dense[snap.pos[aid]] = float(np.dot(vec, qvec))
+    fused: dict[int, float] = {}
+    if rc.fusion == "rrf":
+        for rank, pos in enumerate(top.tolist()):
+            fused[pos] = fused.get(pos, 0.0) + rc.sparse_weight / (rc.rrf_k + rank + 1)
+        for rank, pos in enumerate(bi_top.tolist()):
+            fused[pos] = fused.get(pos, 0.0) + rc.bigram_weight / (rc.rrf_k + rank + 1)
+        for rank, pos in enumerate(sorted(dense, key=lambda p: -dense[p])):
+            fused[pos] = fused.get(pos, 0.0) + rc.dense_weight / (rc.rrf_k + rank + 1)
+    else:
+        # measured on legal_dev (lawbench-3-2): each BM25 normalised by its best score + w * cosine
+        # beats RRF
+        top_score = float(masked[top[0]]) if len(top) else 0.0
+        bi_best = float(bi_scores[bi_top[0]]) if bi_scores is not None and len(bi_top) else 0.0
+        for pos in set(sparse_cands) | set(dense):
+            value = rc.dense_weight * dense.get(pos, 0.0)
+            if top_score > 0:
+                value += rc.sparse_weight * max(float(scores[pos]), 0.0) / top_score
+            if bi_best > 0:
+                value += rc.bigram_weight * max(float(bi_scores[pos]), 0.0) / bi_best
+            fused[pos] = value
+    best = sorted(fused.items(), key=lambda kv: -kv[1])[: k + len(out)]
+    rows = kb.manifest.articles_by_ids([snap.ids[p] for p, _ in best])
+    seen = {p.id for p in out}
+    for pos, score in best:
+        aid = snap.ids[pos]
+        if aid in seen or aid not in rows:
+            continue
+        out.append(row_to_passage(rows[aid], score=round(score, 6)))
+        seen.add(aid)
+    return out[:k]
+
+
+def top_positive(scores: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores with masked-out/zero entries at -1, positions of the best `n` positive ones, best first)."""
+    masked = np.where(mask & (scores > 0), scores, -1.0)
+    top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
+    top = top[masked[top] > 0]
+    return masked, top[np.argsort(-masked[top])]
