@@ -11,10 +11,11 @@ import re
 from pydantic import BaseModel
 
 from adapters.data import Sample
+from knowledge.numerals import ARTICLE
 
 SECTIONS = ("【分类】", "【要点】", "【依据】")
 DEFAULT_CATEGORY = {"legal": "法律咨询", "medical": "医疗健康咨询"}
-_CITATION_RE = re.compile(r"《[^》]{1,40}》(?:第[一二三四五六七八九十百千零〇两0-9]+条)?")
+_CITATION_RE = re.compile(rf"《[^》]{{1,40}}》(?:{ARTICLE})?")
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 

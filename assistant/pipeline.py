@@ -2,7 +2,7 @@
 
 ```
 question ─▶ policy.check_input ─▶ kb.retrieve ─▶ basis filter ─▶ prompt ─▶ Generator.generate
-         ─▶ answer_format.parse (one repair) ─▶ verify_citations ─▶ policy.check_output
+         ─▶ grounding.parse (one repair) ─▶ grounding.ground ─▶ policy.check_output
          ─▶ disclaimer (domain's, else policy's) ─▶ audit.record ─▶ AskResult
 ```
 Guarantees that no question text can switch off (they are code, not prompt): every citation shown is a
@@ -23,19 +23,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.answer_format import AnswerFormatError, cn_to_int, parse, render
 from assistant.config import YijuConfig, load_config
 from assistant.domains import DomainSpec, load_domains
 from assistant.errors import DomainError
 from assistant.generators import Generator, GenParams, build_generator
 from assistant.generators.config import ExtractiveConfig
-from assistant.generators.extractive import (
-    ExtractiveGenerator,
-    content_grams,
-    coverage,
-    names_article,
-    passage_grams,
-)
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.grounding import AnswerFormatError, ground, parse, render, select_basis
 from assistant.prompt import build_messages, build_repair_messages
 from assistant.routing import route
 from knowledge.types import Passage
@@ -46,7 +40,6 @@ log = logging.getLogger(__name__)
 # Control and format characters (zero-width joiners, bidi overrides…) can hide words from keyword rules.
 _INVISIBLE = {"Cc", "Cf", "Co", "Cs"}
 _SPACES = re.compile(r"[ \t\u3000]+")
-_REMOVED_CITATION = "〔未核实的引用已删除〕"
 _STREAM_PIECE = re.compile(r"[^。；\n]*[。；\n]|[^。；\n]+$")
 
 
@@ -291,7 +284,7 @@ class Pipeline:
         if state.query != state.question:
             state.flag("injection_stripped")
         state.retrieved = self._retrieve(state.query, spec)
-        basis = self.select_basis(state.query, state.retrieved, spec)
+        basis = select_basis(state.query, state.retrieved, spec)
         if not basis:
             state.flag("no_basis")
             return self._finish_message(state, spec, policy, "no_basis", spec.no_basis_message)
@@ -372,25 +365,6 @@ class Pipeline:
             passages = _prefer_citable(passages, len(passages))
         return passages
 
-    @staticmethod
-    def select_basis(question: str, passages: Sequence[Passage], spec: DomainSpec) -> list[Passage]:
-        """Retrieved passages good enough to answer from: score ≥ min_score and enough topical overlap.
-
-        An article the question names exactly (《劳动合同法》第四十七条) always qualifies, and comes first.
-        """
-        q = content_grams(spec.expand(question))
-        exact: list[Passage] = []
-        topical: list[Passage] = []
-        for p in passages:
-            if names_article(question, p):
-                exact.append(p)
-            elif (
-                p.score >= spec.retrieval.min_score
-                and coverage(q, passage_grams(p)) >= spec.retrieval.min_overlap
-            ):
-                topical.append(p)
-        return [*exact, *topical][: spec.retrieval.max_passages]
-
     def _generate_answer(self, state: _TurnState, spec: DomainSpec, basis: list[Passage]) -> Answer | None:
         gen = self.generator
         state.generator_kind = getattr(gen, "kind", type(gen).__name__)
@@ -453,25 +427,18 @@ class Pipeline:
 
     def _verify(self, answer: Answer, basis: list[Passage], state: _TurnState) -> Answer:
         """Keep only retrieved citations (verbatim text filled); scrub unverified ones from the points too."""
-        from safety.citations import verify_citations
-
-        check = verify_citations(answer, basis)
-        if check.removed:
-            state.flag("citation_removed")
+        result = ground(answer, basis)
+        if result.removed:
             state.verdicts.append(
                 Verdict(
                     action="amend",
                     rule="citations.removed",
-                    details={"removed": [c.model_dump() for c in check.removed]},
+                    details={"removed": [c.model_dump() for c in result.removed]},
                 )
             )
-        points = []
-        for point in check.answer.points:
-            point, changed = _scrub_unverified(point, basis)
-            if changed:
-                state.flag("citation_removed")
-            points.append(point)
-        return check.answer.model_copy(update={"points": points})
+        if result.changed:
+            state.flag("citation_removed")
+        return result.answer
 
     @staticmethod
     def _with_disclaimer(answer: Answer, spec: DomainSpec, policy: Any) -> Answer:
@@ -676,17 +643,6 @@ def _is_store_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, StoreUnavailable)
 
 
-_NUMERAL = r"[0-9零〇一二两三四五六七八九十百千]+"
-# 《X法》第N条 (explicit) or X法第N条 (bare: the name is a run of CJK ending in a law-type word).
-_CITE_SPAN = re.compile(
-    r"《(?P<blaw>[^《》]{1,60})》\s*(?:的)?\s*第\s*(?P<bno>" + _NUMERAL + r")\s*条"
-    r"|(?P<law>[\u4e00-\u9fff]{1,30}?(?:法|条例|规定|办法|解释|细则))\s*第\s*(?P<no>" + _NUMERAL + r")\s*条"
-)
-_SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|解释|细则)$")
-# Words that often precede a bare law name; they are not part of it.
-_LEAD_WORDS = re.compile(r"^(?:依照|按照|根据|依据|违反|参照|适用|对照|符合|依|按|据|见|即|由|和|与|及|或)+")
-
-
 # How many times k candidates the retrieval step fetches so citable articles can displace uncitable text.
 _CITABLE_OVERFETCH = 3
 
@@ -700,38 +656,3 @@ def _prefer_citable(passages: Sequence[Passage], limit: int) -> list[Passage]:
     citable = [p for p in passages if p.article_no is not None]
     other = [p for p in passages if p.article_no is None]
     return [*citable, *other][:limit]
-
-
-def _verified(law: str, no: int | None, basis: Sequence[Passage]) -> bool:
-    from safety.citations import normalize_law
-
-    law = normalize_law(law)
-    return any(no == p.article_no and law in {normalize_law(p.law), normalize_law(p.law_full)} for p in basis)
-
-
-def _scrub_unverified(point: str, basis: Sequence[Passage]) -> tuple[str, bool]:
-    """Replace citations inside a key point that name no retrieved article; report whether any was replaced.
-
-    A point quoting an article verbatim is left alone (its 本法第X条 cross-references are the law's own
-    words); so are cross-references such as 本法第四十七条 / 前款 that name no other law.
-    """
-    body = re.sub(r"（《[^》]*》第[^）]*条）$", "", point).strip().rstrip("；;。")
-    pieces = [x.strip() for x in re.split(r"[：:]", body) if x.strip()]
-    if pieces and any(all(x in p.text for x in pieces) for p in basis):
-        return point, False  # verbatim statements (a list item joined to its lead-in included)
-
-    def repl(m: re.Match) -> str:
-        if m.group("blaw") is not None:
-            law, no = m.group("blaw"), cn_to_int(m.group("bno"))
-            return m.group(0) if _verified(law, no, basis) else _REMOVED_CITATION
-        law, no = _LEAD_WORDS.sub("", m.group("law")), cn_to_int(m.group("no"))
-        if law.startswith("本") or _SELF_REFERENCE.search(law) or len(law) < 2:
-            return m.group(0)  # 本法第四十七条: a reference inside the quoted law itself
-        # Any suffix of the bare run may be the law's name (…终止劳动合同法第十条 → 劳动合同法).
-        if any(_verified(law[i:], no, basis) for i in range(len(law) - 1)):
-            return m.group(0)
-        lead = m.group("law")[: len(m.group("law")) - len(law)]
-        return lead + _REMOVED_CITATION
-
-    new = _CITE_SPAN.sub(repl, point)
-    return new, new != point

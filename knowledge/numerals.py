@@ -38,7 +38,19 @@ _BIG_UNITS = {"万": 10_000, "萬": 10_000}
 
 CN_NUMERAL_CHARS = "".join(_DIGITS) + "".join(_UNITS) + "".join(_BIG_UNITS)
 CN_NUM_CHARS = CN_NUMERAL_CHARS  # the name the loaders use
-_ARTICLE_RE = re.compile(rf"第\s*([0-9０-９{CN_NUMERAL_CHARS}]+)\s*条")
+
+# The one 第X条 pattern, in pieces so callers can embed it in larger expressions (a citation, a prefix):
+ARTICLE_DIGIT = rf"[0-9０-９{CN_NUMERAL_CHARS}]"
+"""One character of an article number: Arabic (also full-width) or Chinese digits and units."""
+ARTICLE_NUMERAL = ARTICLE_DIGIT + "+"
+"""An article number as written (四十七, 47, ４７)."""
+ARTICLE_SUFFIX = r"(?:\s*之\s*[一二三四五六七八九十]+)?"
+"""The optional 之一/之二 of an inserted article (第一百二十条之一)."""
+ARTICLE = rf"第\s*{ARTICLE_NUMERAL}\s*条{ARTICLE_SUFFIX}"
+"""A whole article label, 第四十七条 / 第 47 条 / 第一百二十条之一 (no groups)."""
+_ARTICLE_RE = re.compile(rf"第\s*({ARTICLE_NUMERAL})\s*条")
+ARTICLE_PREFIX_RE = re.compile(rf"^\s*{ARTICLE}\s*")
+"""The 第X条 that opens an article's text (to strip it from a statement)."""
 
 
 def cn_to_int(text: str) -> int:
@@ -112,6 +124,16 @@ def int_to_cn(n: int) -> str:
     if text.startswith("一十"):
         text = text[1:]
     return text
+
+
+def article_label(n: int | None) -> str:
+    """第X条 label for an article number (47 → 第四十七条); "" for None."""
+    if n is None:
+        return ""
+    try:
+        return f"第{int_to_cn(n)}条"
+    except ValueError:  # negative or huge: not a real article, keep it readable as written
+        return f"第{n}条"
 
 
 def parse_article_no(label: str) -> int | None:

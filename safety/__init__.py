@@ -1,5 +1,5 @@
-"""Safety layer: per-domain policies (refusal, keyword interception, disclaimers, PII masking), citation
-verification, and the SQLite audit trail with its review queue.
+"""Safety layer: per-domain policies (refusal, keyword interception, disclaimers, PII masking) and the
+SQLite audit trail with its review queue. (Citation verification is grounding's: `assistant.grounding`.)
 
 How the pipeline uses it (one turn)::
 
@@ -9,7 +9,7 @@ How the pipeline uses it (one turn)::
     #   v_in.details.get("signals") lists non-refusing signals, e.g. ["flag.prompt_injection"]
     text_for_retrieval = policy.sanitize_question(question)   # injected instructions removed
     ...retrieve, generate, parse → answer...
-    check = verify_citations(answer, passages)         # safety.citations; check.removed → flag the turn
+    check = ground(answer, passages)                   # assistant.grounding; check.removed → flag the turn
     answer = policy.apply_disclaimer(check.answer)     # always; replaces whatever the generator wrote
     v_out = policy.check_output(q, answer, passages)   # "flag" → hold for review (v_out.message), "amend"/"allow"
     store.record(Turn(..., verdicts=[v_in, v_out, ...], flagged=..., status=...))

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.answer_format import parse
 from assistant.domains import load_domains
 from assistant.generators.base import GenParams
-from assistant.generators.extractive import (
-    ExtractiveGenerator,
-    answer_units,
-    classify,
-    content_grams,
-    coverage,
-    names_article,
-)
-from assistant.pipeline import Pipeline
+from assistant.generators.extractive import ExtractiveGenerator, answer_units, classify
+from assistant.grounding import content_grams, coverage, names_article, parse, select_basis
 from knowledge.types import Passage
 
 A38 = Passage(
@@ -94,7 +86,7 @@ def test_classify_falls_back_to_default() -> None:
 
 
 def test_basis_filter_needs_topical_overlap() -> None:
-    assert A38 in Pipeline.select_basis("公司拖欠工资怎么办", [A38, A47], LEGAL)  # synonyms: 工资→劳动报酬
-    assert Pipeline.select_basis("公司拖欠工资怎么办", [A38], LEGAL.model_copy(update={"synonyms": {}})) == []
-    assert Pipeline.select_basis("今天天气怎么样", [A38, A47], LEGAL) == []
-    assert Pipeline.select_basis("劳动合同法第四十七条", [A38, A47], LEGAL)[0] == A47
+    assert A38 in select_basis("公司拖欠工资怎么办", [A38, A47], LEGAL)  # synonyms: 工资→劳动报酬
+    assert select_basis("公司拖欠工资怎么办", [A38], LEGAL.model_copy(update={"synonyms": {}})) == []
+    assert select_basis("今天天气怎么样", [A38, A47], LEGAL) == []
+    assert select_basis("劳动合同法第四十七条", [A38, A47], LEGAL)[0] == A47

@@ -3,7 +3,7 @@
 * `assistant.config.load_config` raises only `ConfigError` (naming the file) and writes nothing;
 * `adapters.config.load_config` raises only `TrainConfigError`;
 * `safety.policy.load_policy` on a random YAML file raises only `PolicyError` (a ValueError);
-* `assistant.answer_format.parse` raises only `AnswerFormatError`, and what it returns round-trips
+* `assistant.grounding.format.parse` raises only `AnswerFormatError`, and what it returns round-trips
   through `render` → `parse` to the same category, points and citations.
 """
 
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from adapters.config import load_config as load_train_config
 from adapters.errors import TrainConfigError
-from assistant.answer_format import AnswerFormatError, parse, render
 from assistant.config import load_config
 from assistant.errors import ConfigError
+from assistant.grounding.format import AnswerFormatError, parse, render
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

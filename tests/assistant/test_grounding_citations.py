@@ -1,102 +1,20 @@
-"""PII masking, Chinese numerals, citation parsing and citation verification."""
+"""Citation parsing and verification against retrieved passages (assistant.grounding.citations)."""
 
 from __future__ import annotations
 
 import pytest
 
+from assistant.grounding.citations import (
+    REMOVED_CITATION,
+    find_citations,
+    ground,
+    normalize_law,
+    parse_citation,
+    verify_citations,
+)
+from knowledge.numerals import int_to_cn
 from knowledge.types import Passage
-from safety.citations import find_citations, normalize_law, parse_citation, verify_citations
-from safety.numerals import cn_to_int, int_to_cn, parse_article_no
-from safety.pii import contains_pii, mask_pii
 from safety.types import Answer, Citation
-
-# ------------------------------------------------------------------------------------------------ PII
-
-
-@pytest.mark.parametrize(
-    ("text", "gone", "kept"),
-    [
-        ("身份证号110101199003071234", "110101199003071234", "[身份证号]"),
-        ("身份证 11010119900307123x 已提交", "11010119900307123x", "[身份证号]"),
-        ("电话13812345678", "13812345678", "138****5678"),
-        ("手机 +86 139-1234-5678", "1234", "139****5678"),
-        ("患者张三主诉头痛", "张三", "患者张某主诉头痛"),
-        ("当事人李小明向法院起诉", "李小明", "当事人李某向法院起诉"),
-        ("患者：王芳，女，45岁", "王芳", "患者：王某，女"),
-    ],
-)
-def test_pii_is_masked(text: str, gone: str, kept: str) -> None:
-    out = mask_pii(text)
-    assert gone not in out
-    assert kept in out
-    assert mask_pii(out) == out  # idempotent: stored copies can be masked again on export
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "当事人向人民法院提起诉讼",
-        "患者有权知悉病情",
-        "患者黄疸加重",
-        "患者应当遵医嘱",
-        "全国心理援助热线 400-161-9995，北京 010-82951332",
-        "订单号 123456789012345678901",
-        "第一千一百六十五条",
-    ],
-)
-def test_pii_masking_leaves_ordinary_text_alone(text: str) -> None:
-    assert mask_pii(text) == text
-
-
-def test_pii_switches_and_detection() -> None:
-    text = "患者张三 13812345678 110101199003071234"
-    assert mask_pii(text, names=False).startswith("患者张三")
-    assert "13812345678" in mask_pii(text, phones=False)
-    assert "110101199003071234" in mask_pii(text, id_cards=False)
-    assert contains_pii(text) and not contains_pii(mask_pii(text))
-
-
-# ------------------------------------------------------------------------------------------------ numerals
-
-
-@pytest.mark.parametrize(
-    ("cn", "n"),
-    [
-        ("一", 1),
-        ("十", 10),
-        ("十二", 12),
-        ("二十", 20),
-        ("四十七", 47),
-        ("一百", 100),
-        ("一百零二", 102),
-        ("一百一十", 110),
-        ("一千零五", 1005),
-        ("一千一百六十五", 1165),
-        ("一千二百六十", 1260),
-        ("两百", 200),
-        ("一万零一", 10001),
-        ("47", 47),
-        ("４７", 47),
-    ],
-)
-def test_numerals_round_trip(cn: str, n: int) -> None:
-    assert cn_to_int(cn) == n
-    if not cn.isdigit() and "两" not in cn and "４" not in cn:
-        assert int_to_cn(n) == cn
-
-
-def test_numeral_errors_and_labels() -> None:
-    with pytest.raises(ValueError):
-        cn_to_int("四十七条")
-    with pytest.raises(ValueError):
-        cn_to_int("")
-    assert parse_article_no("第四十七条") == 47
-    assert parse_article_no("第 1165 条") == 1165
-    assert parse_article_no("附则") is None
-    assert all(cn_to_int(int_to_cn(i)) == i for i in range(0, 3000))
-
-
-# ------------------------------------------------------------------------------------------------ citations
 
 
 @pytest.mark.parametrize(
@@ -219,3 +137,27 @@ def test_verify_free_passages_by_label() -> None:
         Answer(citations=[Citation(law="中国高血压防治指南", article_label="9.9 不存在")]), [guide]
     )
     assert not bad.ok
+
+
+def test_ground_verifies_basis_and_scrubs_points() -> None:
+    a47 = _p("劳动合同法", 47, "经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。")
+    answer = Answer(
+        category="劳动合同",
+        points=[
+            "经济补偿按工作年限计算（《劳动合同法》第四十七条）",
+            "另可依据《劳动合同法》第九十九条主张赔偿",
+            "依照劳动法第九十九条处理",
+            "本法第四十七条规定的经济补偿",
+        ],
+        citations=[Citation(law="劳动合同法", article_no=47), Citation(law="劳动合同法", article_no=99)],
+    )
+    result = ground(answer, [a47])
+    assert [c.article_no for c in result.answer.citations] == [47]
+    assert [c.article_no for c in result.removed] == [99]
+    points = result.answer.points
+    assert points[0] == answer.points[0]
+    assert "第九十九条" not in points[1] and REMOVED_CITATION in points[1]
+    assert points[2] == f"依照{REMOVED_CITATION}处理"
+    assert points[3] == answer.points[3]  # 本法…: the law's own cross-reference
+    assert result.scrubbed_points == 2 and result.changed
+    assert not ground(answer.model_copy(update={"points": points[:1], "citations": []}), [a47]).changed

@@ -11,57 +11,15 @@ from __future__ import annotations
 import re
 
 from assistant.errors import GeneratorError
-from knowledge.numerals import CN_NUMERAL_CHARS
-from knowledge.numerals import cn_to_int as knowledge_cn_to_int
+from knowledge.numerals import ARTICLE_DIGIT, ARTICLE_SUFFIX, article_label, parse_article_no
 from safety.types import Answer, Citation
 
 SECTIONS = ("分类", "要点", "依据")
 PRC_PREFIX = "中华人民共和国"
 
-_CN_NUMERAL = CN_NUMERAL_CHARS
-
 
 class AnswerFormatError(GeneratorError):
     """Generator output does not have the 【分类】/【要点】/【依据】 structure."""
-
-
-def cn_to_int(text: str) -> int | None:
-    """Article number written in Chinese numerals or digits ("四十七", "47", "一百零二"); None if it is not one."""
-    try:
-        return knowledge_cn_to_int(text)
-    except ValueError:
-        return None
-
-
-def int_to_cn(n: int) -> str:
-    """Write a positive integer (< 10000) the way statutes number articles: 47 -> 四十七, 102 -> 一百零二."""
-    if n <= 0:
-        return str(n)
-    digits = "零一二三四五六七八九"
-    parts: list[str] = []
-    units = [(1000, "千"), (100, "百"), (10, "十"), (1, "")]
-    zero_pending = False
-    started = False
-    for value, unit in units:
-        d = (n // value) % 10
-        if d == 0:
-            if started:
-                zero_pending = True
-            continue
-        if zero_pending:
-            parts.append("零")
-            zero_pending = False
-        # 10..19 are written 十, 十一 … (no leading 一) when they are the whole number.
-        if not (value == 10 and d == 1 and not started):
-            parts.append(digits[d])
-        parts.append(unit)
-        started = True
-    return "".join(parts)
-
-
-def article_label(n: int | None) -> str:
-    """第X条 label for an article number."""
-    return f"第{int_to_cn(n)}条" if n is not None else ""
 
 
 def short_law_name(name: str) -> str:
@@ -80,9 +38,7 @@ _BULLET = re.compile(
     r"^\s*(?:\d{1,2}\s*[\.、．\)）:]|[（(]\s*\d{1,2}\s*[)）]|[-*•·]|[一二三四五六七八九十]+\s*[、.．])\s*"
 )
 _CITATION = re.compile(
-    r"《\s*([^》\n]{1,60}?)\s*》\s*(?:的)?\s*第\s*([0-9"
-    + _CN_NUMERAL
-    + r"]{1,8})\s*条(?:\s*之\s*[一二三四五六七八九十]+)?"
+    r"《\s*([^》\n]{1,60}?)\s*》\s*(?:的)?\s*第\s*(" + ARTICLE_DIGIT + r"{1,8})\s*条" + ARTICLE_SUFFIX
 )
 _DISCLAIMER_MARKERS = ("仅供参考", "免责声明", "不构成", "遵医嘱", "咨询执业律师")
 
@@ -129,7 +85,7 @@ def parse_citations(body: str) -> list[Citation]:
     out: list[Citation] = []
     for m in _CITATION.finditer(body):
         law = short_law_name(m.group(1))
-        number = cn_to_int(m.group(2))
+        number = parse_article_no(m.group(2))
         key = (law, number)
         if not law or key in seen:
             continue

@@ -1,45 +1,17 @@
-"""Parsing and rendering the 【分类】/【要点】/【依据】 format, including malformed generator output."""
+"""assistant.grounding.format: parsing and rendering the 【分类】/【要点】/【依据】 format, including malformed generator output."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.answer_format import (
+from assistant.grounding.format import (
     AnswerFormatError,
-    cn_to_int,
-    int_to_cn,
     parse,
     parse_citations,
     render,
     short_law_name,
 )
 from safety.types import Answer, Citation
-
-
-@pytest.mark.parametrize(
-    ("n", "cn"),
-    [
-        (1, "一"),
-        (10, "十"),
-        (11, "十一"),
-        (20, "二十"),
-        (47, "四十七"),
-        (100, "一百"),
-        (102, "一百零二"),
-        (110, "一百一十"),
-        (1001, "一千零一"),
-        (1260, "一千二百六十"),
-    ],
-)
-def test_numerals_round_trip(n: int, cn: str) -> None:
-    assert int_to_cn(n) == cn
-    assert cn_to_int(cn) == n
-
-
-def test_cn_to_int_rejects_non_numerals() -> None:
-    assert cn_to_int("四十x") is None
-    assert cn_to_int("") is None
-    assert cn_to_int("47") == 47
 
 
 def test_parse_canonical_answer() -> None:

@@ -1,9 +1,11 @@
-"""Citation verification: a 【依据】 entry reaches the user only if it names an article that was retrieved.
+"""Citation verification and scrubbing: a citation reaches the user only if it names a retrieved article.
 
-Matching is on (normalised law name, article number). Law names tolerate 《》, the 中华人民共和国 prefix,
-version notes such as （2018修正）, and whitespace; article numbers may be Chinese or Arabic numerals.
-A matched citation gets the passage's verbatim text and id; everything else is removed (never repaired
-into a different article), so citation precision is 1.00 by construction.
+`verify_citations` checks 【依据】: matching is on (normalised law name, article number). Law names tolerate
+《》, the 中华人民共和国 prefix, version notes such as （2018修正）, and whitespace; article numbers may be
+Chinese or Arabic numerals. A matched citation gets the passage's verbatim text and id; everything else is
+removed (never repaired into a different article), so citation precision is 1.00 by construction.
+`scrub_point` does the same for citations written inside a key point (they are replaced by a notice), and
+`ground` applies both to a whole answer.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from knowledge.numerals import ARTICLE_NUMERAL, article_label, cn_to_int, parse_article_no
 from knowledge.types import Passage
-from safety.numerals import CN_NUMERAL_CHARS, cn_to_int, parse_article_no
 from safety.types import Answer, Citation
 
 _PREFIXES = ("中华人民共和国", "中國人民共和國")
 _VERSION_NOTE = re.compile(r"[（(][^（）()]*[)）]\s*$")
 _BOOK = re.compile(r"[《》〈〉<>“”\"'‘’\s]")
-_NUM = rf"[0-9０-９{CN_NUMERAL_CHARS}]+"
+_NUM = ARTICLE_NUMERAL
 # 《中华人民共和国劳动合同法》第四十七条 / 劳动合同法第47条 / 《民法典》第1165条第一款
 _LAW_SUFFIX = r"(?:法典|法|条例|规定|办法|解释|细则|规则|决定|准则|指南|规范|共识)"
 _CITATION_RE = re.compile(
@@ -164,10 +166,90 @@ def verify_citations(answer: Answer, passages: Sequence[Passage]) -> CitationChe
             Citation(
                 law=p.law,
                 article_no=p.article_no,
-                article_label=p.article_label or (f"第{p.article_no}条" if p.article_no is not None else ""),
+                article_label=p.article_label or article_label(p.article_no),
                 passage_id=p.id,
                 text=p.text,
                 version=p.version,
             )
         )
     return CitationCheck(answer=answer.model_copy(update={"citations": kept}), removed=removed)
+
+
+# ---------------------------------------------------------------------- citations inside key points
+REMOVED_CITATION = "〔未核实的引用已删除〕"
+# 《X法》第N条 (explicit) or X法第N条 (bare: the name is a run of CJK ending in a law-type word).
+_CITE_SPAN = re.compile(
+    r"《(?P<blaw>[^《》]{1,60})》\s*(?:的)?\s*第\s*(?P<bno>" + ARTICLE_NUMERAL + r")\s*条"
+    r"|(?P<law>[\u4e00-\u9fff]{1,30}?(?:法|条例|规定|办法|解释|细则))\s*第\s*(?P<no>"
+    + ARTICLE_NUMERAL
+    + r")\s*条"
+)
+_SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|解释|细则)$")
+# Words (single-character prepositions included) that often precede a bare law name in prose.
+_PROSE_LEAD_WORDS = re.compile(
+    r"^(?:依照|按照|根据|依据|违反|参照|适用|对照|符合|依|按|据|见|即|由|和|与|及|或)+"
+)
+
+
+def _names_retrieved(law: str, no: int | None, basis: Sequence[Passage]) -> bool:
+    law = normalize_law(law)
+    return any(no == p.article_no and law in _passage_laws(p) for p in basis)
+
+
+def scrub_point(point: str, basis: Sequence[Passage]) -> tuple[str, bool]:
+    """Replace citations inside a key point that name no retrieved article; report whether any was replaced.
+
+    A point quoting an article verbatim is left alone (its 本法第X条 cross-references are the law's own
+    words); so are cross-references such as 本法第四十七条 / 前款 that name no other law.
+    """
+    body = re.sub(r"（《[^》]*》第[^）]*条）$", "", point).strip().rstrip("；;。")
+    pieces = [x.strip() for x in re.split(r"[：:]", body) if x.strip()]
+    if pieces and any(all(x in p.text for x in pieces) for p in basis):
+        return point, False  # verbatim statements (a list item joined to its lead-in included)
+
+    def repl(m: re.Match) -> str:
+        if m.group("blaw") is not None:
+            law, no = m.group("blaw"), parse_article_no(m.group("bno"))
+            return m.group(0) if _names_retrieved(law, no, basis) else REMOVED_CITATION
+        law, no = _PROSE_LEAD_WORDS.sub("", m.group("law")), parse_article_no(m.group("no"))
+        if law.startswith("本") or _SELF_REFERENCE.search(law) or len(law) < 2:
+            return m.group(0)  # 本法第四十七条: a reference inside the quoted law itself
+        # Any suffix of the bare run may be the law's name (…终止劳动合同法第十条 → 劳动合同法).
+        if any(_names_retrieved(law[i:], no, basis) for i in range(len(law) - 1)):
+            return m.group(0)
+        lead = m.group("law")[: len(m.group("law")) - len(law)]
+        return lead + REMOVED_CITATION
+
+    new = _CITE_SPAN.sub(repl, point)
+    return new, new != point
+
+
+class Grounding(BaseModel):
+    """Result of `ground`: the answer as it may be shown, and what had to be taken out of it."""
+
+    answer: Answer = Field(description="Verified citations (verbatim text filled), scrubbed key points")
+    removed: list[Citation] = Field(
+        default_factory=list, description="【依据】 entries matching nothing retrieved"
+    )
+    scrubbed_points: int = Field(default=0, description="Key points in which a citation was replaced")
+
+    @property
+    def changed(self) -> bool:
+        """True when a citation was removed from 【依据】 or from a key point."""
+        return bool(self.removed) or self.scrubbed_points > 0
+
+
+def ground(answer: Answer, basis: Sequence[Passage]) -> Grounding:
+    """Verify an answer against the passages it may rest on: `verify_citations`, then `scrub_point` on each point."""
+    check = verify_citations(answer, basis)
+    points: list[str] = []
+    scrubbed = 0
+    for point in check.answer.points:
+        point, changed = scrub_point(point, basis)
+        scrubbed += changed
+        points.append(point)
+    return Grounding(
+        answer=check.answer.model_copy(update={"points": points}),
+        removed=check.removed,
+        scrubbed_points=scrubbed,
+    )

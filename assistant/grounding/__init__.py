@@ -1,0 +1,62 @@
+"""Grounding: from retrieved passages to an answer whose every citation is true — in one place.
+
+| module | job |
+|---|---|
+| `format` | the 【分类】/【要点】/【依据】 format: `parse` generator text into an `Answer`, `render` it for users |
+| `citations` | `verify_citations` (【依据】 against retrieved passages), `scrub_point` (citations inside key points), `ground` (both) |
+| `basis` | `select_basis`: which retrieved passages an answer may rest on |
+| `overlap` | question ↔ passage text overlap (`content_grams`, `coverage`, `names_article`) shared by basis and composer |
+
+The pipeline calls `select_basis` before generation and `ground` after parsing; the extractive composer
+(`assistant.generators.extractive`) uses the overlap helpers to pick its statements. Chinese numerals and
+the one 第X条 pattern live in `knowledge.numerals`.
+"""
+
+from __future__ import annotations
+
+from assistant.grounding.basis import select_basis
+from assistant.grounding.citations import (
+    REMOVED_CITATION,
+    CitationCheck,
+    Grounding,
+    find_citations,
+    ground,
+    normalize_law,
+    parse_citation,
+    scrub_point,
+    verify_citations,
+)
+from assistant.grounding.format import (
+    SECTIONS,
+    AnswerFormatError,
+    parse,
+    parse_citations,
+    render,
+    short_law_name,
+    split_sections,
+)
+from assistant.grounding.overlap import content_grams, coverage, names_article, passage_grams
+
+__all__ = [
+    "REMOVED_CITATION",
+    "SECTIONS",
+    "AnswerFormatError",
+    "CitationCheck",
+    "Grounding",
+    "content_grams",
+    "coverage",
+    "find_citations",
+    "ground",
+    "names_article",
+    "normalize_law",
+    "parse",
+    "parse_citation",
+    "parse_citations",
+    "passage_grams",
+    "render",
+    "scrub_point",
+    "select_basis",
+    "short_law_name",
+    "split_sections",
+    "verify_citations",
+]
