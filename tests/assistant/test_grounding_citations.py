@@ -140,7 +140,9 @@ def test_verify_free_passages_by_label() -> None:
 
 
 def test_ground_verifies_basis_and_scrubs_points() -> None:
-    a47 = _p("劳动合同法", 47, "经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。")
+    a47 = _p(
+        "劳动合同法", 47, "经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。"
+    )
     answer = Answer(
         category="劳动合同",
         points=[
