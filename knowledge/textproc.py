@@ -62,6 +62,48 @@ def tokenize(text: str) -> list[str]:
     return [t for t in jieba.lcut(text, HMM=False) if _KEEP_RE.search(t)]
 
 
+def _word_spans(text: str) -> list[tuple[str, int, int]]:
+    jieba = _ensure_jieba()
+    return list(jieba.tokenize(text, HMM=False))
+
+
+_word_tags: dict[str, str] | None = None
+
+
+def _is_noun(word: str) -> bool:
+    """Whether jieba's dictionary tags `word` as a noun (n, nr, ns, nt, nz, or an abbreviation j)."""
+    global _word_tags
+    if _word_tags is None:
+        _ensure_jieba()
+        import jieba.posseg  # loads the tag table (~1 s) the first time only
+
+        _word_tags = jieba.posseg.dt.word_tag_tab
+    tag = _word_tags.get(word, "")
+    return tag.startswith("n") or tag == "j"
+
+
+def find_whole_words(text: str, words: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    """The entries of `words` that occur in `text` as words, not as a part of a longer noun.
+
+    Segmentation is jieba's: 公司 is found in 公司不续签 but not inside the noun 保险公司 (an insurer is not
+    an employer), while 工资 is found inside 拖欠工资 (a verb phrase, not a different thing)."""
+    spans: list[tuple[str, int, int]] | None = None
+    found: list[str] = []
+    for word in words:
+        start = text.find(word) if word else -1
+        while start >= 0:
+            if spans is None:
+                spans = _word_spans(text)
+            end = start + len(word)
+            # the words the occurrence cuts into (it covers them only in part)
+            cut = [w for w, s, e in spans if s < end and e > start and not (start <= s and e <= end)]
+            if not any(_is_noun(w) for w in cut):
+                found.append(word)
+                break
+            start = text.find(word, start + 1)
+    return found
+
+
 def clean_query(text: str) -> str:
     """The question without placeholder person names (小明, 张某, 王先生) and question templates."""
     text = PERSON_RE.sub("，", text)

@@ -164,46 +164,89 @@ def stats_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def retrieval_cmd(
-    set_path: Annotated[Path, typer.Option("--set", help="JSONL questions with gold articles")],
+    set_path: Annotated[
+        Path, typer.Option("--set", help="JSONL questions with gold {law, article_no} or {title, section}")
+    ],
     k: int = typer.Option(10, "--k", min=1, help="Passages retrieved per question"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object keyed by task and 'overall'"),
+    domain: str | None = typer.Option(
+        None,
+        "--domain",
+        "-d",
+        help="Evaluate a configured domain's retrieval step (its synonyms and knowledge domains), as the "
+        "pipeline runs it; default: the whole knowledge base",
+    ),
     all_versions: bool = typer.Option(
         False,
         "--all-versions",
         help="Search every stored version, not only the newest (sets built on older texts)",
     ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Search the versions in force on this date (YYYY-MM-DD)"
+    ),
 ) -> None:
-    """hit@1/5/10 and MRR per task and overall on a question set (gold matched by law and article number)."""
+    """hit@1/5/10, MRR and latency per task and overall on a question set.
+
+    Gold is a statute article {law, article_no} or a guideline section {title, section}: a passage is
+    relevant when one of its heading paths lies in the gold section."""
     from knowledge.errors import KnowledgeError
-    from knowledge.evaluation import evaluate_retrieval, load_eval_set
+    from knowledge.evaluation import evaluate_retrieval, evaluate_with, load_eval_set
 
     try:
         items = load_eval_set(set_path)
     except KnowledgeError as exc:
         fail(str(exc))
+    if domain is not None and (all_versions or as_of):
+        fail(
+            "--domain evaluates the pipeline's retrieval step (newest versions); drop --all-versions/--as-of"
+        )
     kb = _open_kb()
     if not kb.stats()["articles"]:
         fail("the knowledge base is empty: run `yiju kb import PATH` first")
-    from knowledge.kb import _progress
+    from knowledge.progress import progress_bar
 
-    with _progress(not as_json, "evaluating", len(items)) as advance:
-        result = _guard(
-            lambda: evaluate_retrieval(kb, items, k=k, progress=advance, all_versions=all_versions)
-        )
+    if domain is not None:
+        from assistant.errors import YijuError
+        from assistant.pipeline import Pipeline
+
+        kb.close()
+        try:
+            pipeline = Pipeline.from_home(home())
+            pipeline.domain_spec(domain)
+        except YijuError as exc:
+            fail(str(exc))
+
+        def run(advance):
+            try:
+                return evaluate_with(
+                    lambda q, n: pipeline.retrieve(q, domain, k=n), items, k=k, progress=advance
+                )
+            finally:
+                pipeline.close()
+    else:
+
+        def run(advance):
+            return evaluate_retrieval(
+                kb, items, k=k, progress=advance, all_versions=all_versions, as_of=as_of
+            )
+
+    with progress_bar(not as_json, "evaluating", len(items)) as advance:
+        result = _guard(lambda: run(advance))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     from rich.table import Table
 
     cols = [c for c in ("hit@1", "hit@5", "hit@10") if c in result["overall"]]
-    table = Table("task", "n", *cols, "mrr", "ms/query")
+    table = Table("task", "n", *cols, "mrr", "ms p50", "ms p95")
     for task, row in result.items():
         table.add_row(
             task,
             str(row["n"]),
             *(f"{row[c]:.3f}" for c in cols),
             f"{row['mrr']:.3f}",
-            f"{row['latency_ms_mean']:.1f}",
+            f"{row['latency_ms_p50']:.1f}",
+            f"{row['latency_ms_p95']:.1f}",
         )
     console.print(table)
 

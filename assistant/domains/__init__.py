@@ -125,8 +125,12 @@ class DomainSpec(BaseModel):
         return self
 
     def expand(self, question: str) -> str:
-        """The question followed by the statute wording of every everyday word it contains."""
-        extra = [w for key, words in self.synonyms.items() if key in question for w in words]
+        """The question followed by the statute wording of every everyday word it contains as a whole word
+        (jieba segmentation): 公司 expands in 公司不续签 but not inside 保险公司."""
+        from knowledge.textproc import find_whole_words
+
+        keys = find_whole_words(question, list(self.synonyms))
+        extra = list(dict.fromkeys(w for key in keys for w in self.synonyms[key] if w not in question))
         return f"{question} {' '.join(extra)}" if extra else question
 
     @property

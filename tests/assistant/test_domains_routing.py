@@ -197,3 +197,15 @@ def test_domain_examples_file_trains_the_model(tmp_path: Path) -> None:
     (folder / "routing_examples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     after = route(question, load_domains([tmp_path]), "legal")
     assert after.domain == "tax", after
+
+
+def test_synonyms_expand_whole_words_only() -> None:
+    """保险公司 is not an employer (公司 -> 用人单位 must not fire inside it); 拖欠工资 still means 工资."""
+    from assistant.domains import load_domains
+
+    legal = load_domains()["legal"]
+    assert "用人单位" not in legal.expand("交通事故后保险公司拒绝理赔怎么办")
+    assert "用人单位" not in legal.expand("分公司可以独立签合同吗")
+    assert "用人单位" in legal.expand("公司不续签劳动合同有补偿吗")
+    assert "劳动报酬" in legal.expand("老板拖欠工资怎么办")
+    assert legal.expand("与本领域无关的一句话") == "与本领域无关的一句话"
