@@ -24,6 +24,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.config import YijuConfig, load_config
+from assistant.conversation import (
+    PriorTurn,
+    Resolution,
+    RoutingInfo,
+    history_from_audit,
+    history_from_messages,
+    resolve,
+)
 from assistant.domains import DomainSpec, load_domains
 from assistant.errors import DomainError
 from assistant.generators import Generator, GenParams, build_generator
@@ -63,6 +71,13 @@ class AskResult(BaseModel):
     latency_ms: float = 0.0
     generator: str = ""
     adapter: str | None = None
+    conversation_id: str | None = Field(default=None, description="The conversation this turn belongs to")
+    standalone_question: str = Field(
+        default="",
+        description="What was searched for: the question rewritten with the conversation's context "
+        "(equal to the question when it stands alone); shown as 理解为：…",
+    )
+    routing: RoutingInfo | None = Field(default=None, description="How the domain was chosen")
 
 
 class _TurnState:
@@ -83,6 +98,9 @@ class _TurnState:
         self.adapter: str | None = None  # the generator's name for the adapter that runs
         self.adapter_label = ""  # what the audit records: the adapter manifest's name when there is one
         self.adapter_version = ""
+        self.conversation_id: str | None = None
+        self.standalone = question  # the question resolved against the conversation (convo's step)
+        self.routing: RoutingInfo | None = None
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -210,38 +228,94 @@ class Pipeline:
                 closer()
 
     # ------------------------------------------------------------------ public API
-    def ask(self, question: str, domain: str = "auto", client_id: str | None = None) -> AskResult:
+    def ask(
+        self,
+        question: str,
+        domain: str = "auto",
+        client_id: str | None = None,
+        *,
+        conversation_id: str | None = None,
+        history: Sequence[PriorTurn] | None = None,
+    ) -> AskResult:
         """Answer one question; never raises for bad input or generator failures (status "error" instead).
 
+        A follow-up is resolved against `history` (earlier turns, oldest first) or, when only
+        `conversation_id` is given, against that conversation's audited turns.
         Raises `knowledge.errors.StoreUnavailable` (after auditing the turn) when the vector store is down,
         so the HTTP layer can answer 503.
         """
-        return self._run(question, domain, client_id)
+        return self._run(question, domain, client_id, conversation_id, history)
 
-    def ask_stream(self, question: str, domain: str = "auto", client_id: str | None = None) -> Iterator[dict]:
+    def ask_stream(
+        self,
+        question: str,
+        domain: str = "auto",
+        client_id: str | None = None,
+        *,
+        conversation_id: str | None = None,
+        history: Sequence[PriorTurn] | None = None,
+    ) -> Iterator[dict]:
         """Yield `{"type": "token", "text"}` pieces of the *checked* answer, then one `{"type": "final"}`.
 
         Tokens are released only after citation verification and the output safety check: streaming raw
         generator tokens would show unverified citations or text that must be held for review.
         """
-        result = self._run(question, domain, client_id)
+        result = self._run(question, domain, client_id, conversation_id, history)
         for piece in _STREAM_PIECE.findall(result.rendered):
             if piece:
                 yield {"type": "token", "text": piece}
         yield {"type": "final", "result": result}
 
+    # ------------------------------------------------------------------ conversation (convo's step)
+    def resolve_turn(
+        self, question: str, domain: str | None = "auto", history: Sequence[PriorTurn] = ()
+    ) -> Resolution:
+        """Resolve a question against its conversation: standalone question, domain and how it was chosen.
+
+        Pure (nothing is audited); DomainError for an unknown requested domain."""
+        requested = None if not domain or domain == "auto" else self.domain_spec(domain).name
+        return resolve(
+            clean_question(question), history, self._domains, requested=requested, default=self.default_domain
+        )
+
+    def replay_history(self, questions: Sequence[str], domain: str | None = "auto") -> list[PriorTurn]:
+        """Earlier questions of a conversation (oldest first) resolved one after another, as they were
+        understood: the history of a client that sends the whole conversation (OpenAI messages)."""
+        requested = None if not domain or domain == "auto" else self.domain_spec(domain).name
+        cleaned = [("user", clean_question(q)) for q in questions if isinstance(q, str)]
+        return history_from_messages(cleaned, self._domains, requested, self.default_domain)
+
+    def conversation_history(self, conversation_id: str) -> list[PriorTurn]:
+        """The audited turns of a conversation, oldest first ([] for an unknown or invalid id)."""
+        return history_from_audit(self.audit, conversation_id)
+
     # ------------------------------------------------------------------ the flow
-    def _run(self, question: str, requested_domain: str, client_id: str | None) -> AskResult:
+    def _run(
+        self,
+        question: str,
+        requested_domain: str,
+        client_id: str | None,
+        conversation_id: str | None = None,
+        history: Sequence[PriorTurn] | None = None,
+    ) -> AskResult:
         text = clean_question(question) if isinstance(question, str) else ""
         state = _TurnState(text or (question if isinstance(question, str) else repr(question)), "", client_id)
+        state.conversation_id = conversation_id
+        if history is None and conversation_id:
+            history = self.conversation_history(conversation_id)
         try:
-            domain_name = self.resolve_domain(text, requested_domain)
+            resolution = self.resolve_turn(text, requested_domain, history or ())
         except DomainError as exc:
             state.domain = str(requested_domain)[:40]
             state.flag("unknown_domain")
             return self._finish_error(
                 state, None, f"未知的领域：{requested_domain}（可选：{'、'.join(self.domains)}）", exc
             )
+        domain_name = resolution.domain
+        state.standalone = resolution.standalone or text
+        state.routing = resolution.info()
+        if resolution.rewritten:
+            state.flag("follow_up_rewritten")
         spec = self._domains[domain_name]
         state.domain = domain_name
         limit = self.config.server.max_question_chars
@@ -277,11 +351,19 @@ class Pipeline:
         if verdict.action == "refuse":
             return self._finish_message(state, spec, policy, "refused", verdict.message)
 
+        if state.standalone != state.question:
+            # A follow-up carries earlier turns into what is answered: 「那需要哪些材料？」 after a refused
+            # question must be refused too, so the standalone question is checked as well.
+            verdict = policy.check_input(q.model_copy(update={"text": state.standalone}))
+            state.verdicts.append(verdict)
+            if verdict.action == "refuse":
+                return self._finish_message(state, spec, policy, "refused", verdict.message)
+
         # Injected instructions ("忽略以上规则…") are kept away from retrieval and the generator; the
         # policy still saw the full text above and will hold the answer for review at output.
         sanitize = getattr(policy, "sanitize_question", None)
-        state.query = sanitize(state.question) if sanitize else state.question
-        if state.query != state.question:
+        state.query = sanitize(state.standalone) if sanitize else state.standalone
+        if sanitize and sanitize(state.question) != state.question:
             state.flag("injection_stripped")
         state.retrieved = self._retrieve(state.query, spec)
         basis = select_basis(state.query, state.retrieved, spec)
@@ -538,6 +620,8 @@ class Pipeline:
             flagged=flagged,
             latency_ms=latency,
             client_id=state.client_id,
+            conversation_id=state.conversation_id,
+            standalone_question=state.standalone if state.standalone != state.question else "",
         )
         turn_id = self.audit.record(turn)
         return AskResult(
@@ -548,6 +632,9 @@ class Pipeline:
             latency_ms=round(latency, 2),
             generator=state.generator_kind,
             adapter=state.adapter_label or state.adapter,
+            conversation_id=state.conversation_id,
+            standalone_question=state.standalone,
+            routing=state.routing,
             **result,
         )
 

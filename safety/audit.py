@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from safety.feedback import FeedbackMixin
 from safety.types import Decision, ReviewItem, Turn, Verdict
 
 
@@ -38,7 +39,7 @@ class ReviewConflict(AuditError):
     """The review item was already decided (another reviewer won)."""
 
 
-class ReviewNotFound(AuditError, KeyError):
+class ReviewNotFound(AuditError, KeyError):  # also raised for feedback on an unknown turn
     """No turn / no review item with that id."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
@@ -116,6 +117,35 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'review already decided'); END;
         """,
     ),
+    (
+        # Each turn knows its conversation and the standalone question retrieval saw (follow-ups).
+        "0004_conversations",
+        """
+        ALTER TABLE turns ADD COLUMN conversation_id TEXT;
+        ALTER TABLE turns ADD COLUMN standalone_question TEXT NOT NULL DEFAULT '';
+        CREATE INDEX turns_conversation ON turns(conversation_id, created_at);
+        """,
+    ),
+    (
+        # 👍/👎 from askers, with an optional comment; append-only like the rest of the trail.
+        "0005_feedback",
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            turn_id TEXT NOT NULL REFERENCES turns(turn_id),
+            rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+            comment TEXT NOT NULL DEFAULT '',
+            client_id TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX feedback_turn ON feedback(turn_id, id);
+        CREATE INDEX feedback_rating ON feedback(rating, created_at);
+        CREATE TRIGGER feedback_no_update BEFORE UPDATE ON feedback
+        BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
+        CREATE TRIGGER feedback_no_delete BEFORE DELETE ON feedback
+        BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
+        """,
+    ),
 ]
 
 _STATE_OF = {"approve": "approved", "edit": "edited", "reject": "rejected"}
@@ -146,6 +176,8 @@ EXPORT_FIELDS = [
     "note",
     "edited_answer",
     "decided_at",
+    "conversation_id",
+    "standalone_question",
 ]
 
 
@@ -157,7 +189,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
-class SqliteAuditStore:
+class SqliteAuditStore(FeedbackMixin):
     """Append-only audit trail and review queue in one SQLite file (safe to share between threads)."""
 
     def __init__(
@@ -268,6 +300,10 @@ class SqliteAuditStore:
     def _mask(self, text: str) -> str:
         return self.mask_pii(text) if self.mask_pii and text else text
 
+    @staticmethod
+    def _unknown_turn(message: str) -> Exception:
+        return ReviewNotFound(message)
+
     # ------------------------------------------------------------------------------------------ writing
 
     def record(self, turn: Turn) -> str:
@@ -301,14 +337,17 @@ class SqliteAuditStore:
             float(turn.latency_ms),
             turn.client_id,
             int(self.mask_pii is not None),
+            turn.conversation_id,
+            self._mask(turn.standalone_question),
         )
         try:
             with self._write() as conn:
                 conn.execute(
                     "INSERT INTO turns (turn_id, created_at, domain, question, status, retrieved, generator_kind,"
                     " generator_model, adapter_name, adapter_version, kb_version, raw_answer, final_answer,"
-                    " verdicts, rules, flagged, latency_ms, client_id, pii_masked)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " verdicts, rules, flagged, latency_ms, client_id, pii_masked, conversation_id,"
+                    " standalone_question)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
                 if flagged:
@@ -370,6 +409,19 @@ class SqliteAuditStore:
             )
 
     # ------------------------------------------------------------------------------------------ reading
+
+    def conversation_turns(self, conversation_id: str, limit: int = 10) -> list[dict]:
+        """The last `limit` turns of a conversation, oldest first (question, standalone question, domain…)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT turn_id, created_at, domain, question, standalone_question, status FROM turns"
+                " WHERE conversation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (conversation_id, int(limit)),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in reversed(rows)]
 
     def _turn_dict(self, row: sqlite3.Row) -> dict:
         d = dict(row)
@@ -504,7 +556,14 @@ class SqliteAuditStore:
             d = self._turn_dict(row)
             out = {k: d.get(k) for k in EXPORT_FIELDS}
             # Masked again on the way out: rows written before masking was configured are covered too.
-            for k in ("question", "raw_answer", "final_answer", "note", "edited_answer"):
+            for k in (
+                "question",
+                "standalone_question",
+                "raw_answer",
+                "final_answer",
+                "note",
+                "edited_answer",
+            ):
                 if isinstance(out[k], str):
                     out[k] = self._mask(out[k])
             if self.mask_pii:

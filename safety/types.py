@@ -77,6 +77,10 @@ class Turn(BaseModel):
     flagged: bool = False
     latency_ms: float = 0.0
     client_id: str | None = None
+    conversation_id: str | None = Field(default=None, description="The conversation the turn belongs to")
+    standalone_question: str = Field(
+        default="", description="The question as resolved against its conversation (empty: unchanged)"
+    )
 
 
 class ReviewItem(BaseModel):

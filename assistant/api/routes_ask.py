@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -14,10 +15,18 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.api.auth import Principal, public
 from assistant.api.errors import classify_exception, error_body
-from assistant.api.schemas import AskRequest, ChatCompletionRequest, ErrorResponse
+from assistant.api.schemas import (
+    AskRequest,
+    ChatCompletionRequest,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+)
 from assistant.api.services import Services
 from assistant.api.turn_result import TurnResult, turn_result
+from assistant.conversation import PriorTurn, new_conversation_id
 from assistant.pipeline import AskResult, clean_question
+from safety.audit import ReviewNotFound
 
 log = logging.getLogger("yiju.serve")
 # FastAPI dependency markers, built once (module-level, as ruff B008 asks).
@@ -63,7 +72,14 @@ def _rejection(services: Services, question: str, result: AskResult) -> JSONResp
 
 
 def _stream_or_rejection(
-    services: Services, question: str, domain: str, client_id: str | None, channel: str = "api"
+    services: Services,
+    question: str,
+    domain: str,
+    client_id: str | None,
+    channel: str = "api",
+    *,
+    conversation_id: str | None = None,
+    history: list[PriorTurn] | None = None,
 ) -> Iterator[dict] | JSONResponse:
     """The started answer stream, or the 422 for a question the pipeline rejects (audited either way).
 
@@ -71,14 +87,15 @@ def _stream_or_rejection(
     rather than an in-band event after a 200.
     """
     pipeline = services.pipeline()
+    conv = {"conversation_id": conversation_id, "history": history}
     if _input_rejected(services, question):
-        result = pipeline.ask(question, domain=domain, client_id=client_id)
+        result = pipeline.ask(question, domain=domain, client_id=client_id, **conv)
         rejection = _rejection(services, question, result)
         if rejection is not None:
             services.metrics.observe_answer(result.domain, result.status, result.flags, channel=channel)
             return rejection
         return iter([{"type": "final", "result": result}])
-    return _started(pipeline.ask_stream(question, domain=domain, client_id=client_id))
+    return _started(pipeline.ask_stream(question, domain=domain, client_id=client_id, **conv))
 
 
 def _domain(services: Services, value: str) -> str:
@@ -97,6 +114,9 @@ def yiju_extra(result: AskResult) -> dict[str, Any]:
     """The structured side of an answer, attached to OpenAI-style responses as `yiju`."""
     return {
         "turn_id": result.turn_id,
+        "conversation_id": result.conversation_id,
+        "standalone_question": result.standalone_question,
+        "routing": result.routing.model_dump(mode="json") if result.routing else None,
         "status": result.status,
         "domain": result.domain,
         "category": result.category,
@@ -123,10 +143,17 @@ def _error_payload(exc: Exception) -> dict[str, Any]:
 def ask(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
     """Answer with category, points, verified citations (verbatim text), disclaimer, flags and review status.
 
-    A blank or too-long question is still audited; the answer is then a 422 carrying its `turn_id`."""
+    Send the returned `conversation_id` with the next question to ask a follow-up; `standalone_question`
+    says how it was understood. A blank or too-long question is still audited; the answer is then a 422
+    carrying its `turn_id`."""
     services = _services(request)
     domain = _domain(services, body.domain)
-    result = services.pipeline().ask(body.question, domain=domain, client_id=who.client_id)
+    result = services.pipeline().ask(
+        body.question,
+        domain=domain,
+        client_id=who.client_id,
+        conversation_id=body.conversation_id or new_conversation_id(),
+    )
     services.metrics.observe_answer(result.domain, result.status, result.flags)
     return _rejection(services, body.question, result) or result
 
@@ -148,6 +175,26 @@ def ask_result(turn_id: str, request: Request, who: Principal = AS_PUBLIC) -> Tu
 
 
 @router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    responses=ERRORS,
+    summary="👍/👎 on an answer, with an optional comment (stored in the audit trail for reviewers)",
+)
+def feedback(body: FeedbackRequest, request: Request, who: Principal = AS_PUBLIC) -> FeedbackResponse:
+    """Like the answer fetch, knowing the (random) turn id is what entitles the asker; rate-limited like
+    /v1/ask. Sending again records the new rating: reviewers see each turn's latest
+    (`GET /v1/audit/feedback`)."""
+    audit = _services(request).audit()
+    try:
+        fid = audit.add_feedback(body.turn_id, body.rating, body.comment, client_id=who.client_id)
+    except ReviewNotFound:
+        raise HTTPException(404, f"turn {body.turn_id!r} not found") from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return FeedbackResponse(id=fid, turn_id=body.turn_id, rating=body.rating)
+
+
+@router.post(
     "/ask/stream",
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
     summary="Ask a question; server-sent events",
@@ -157,7 +204,13 @@ def ask_stream(body: AskRequest, request: Request, who: Principal = AS_PUBLIC) -
     (clients should show `final.rendered`), or one `event: error`."""
     services = _services(request)
     domain = _domain(services, body.domain)
-    stream = _stream_or_rejection(services, body.question, domain, who.client_id)
+    stream = _stream_or_rejection(
+        services,
+        body.question,
+        domain,
+        who.client_id,
+        conversation_id=body.conversation_id or new_conversation_id(),
+    )
     if isinstance(stream, JSONResponse):
         return stream
 
@@ -238,6 +291,23 @@ def _last_user_message(body: ChatCompletionRequest) -> str:
     raise HTTPException(422, "messages must contain at least one message with role 'user'")
 
 
+def _chat_conversation(
+    services: Services, body: ChatCompletionRequest, domain: str, client_id: str | None
+) -> tuple[str, list[PriorTurn]]:
+    """(conversation id, earlier turns) of an OpenAI-style request: every user message before the last is
+    replayed through the same deterministic resolution the pipeline uses, so the last one is understood in
+    its conversation (「那可以要求经济补偿吗？」 after a labour question)."""
+    user_turns = [i for i, m in enumerate(body.messages) if m.role == "user"]
+    earlier = [body.messages[i].text() for i in user_turns[:-1]]
+    history = services.pipeline().replay_history(earlier, domain)
+    conversation_id = body.conversation_id
+    if not conversation_id:
+        first = body.messages[user_turns[0]].text() if user_turns else ""
+        digest = hashlib.sha256(f"{client_id or ''}\x00{first}".encode()).hexdigest()[:24]
+        conversation_id = f"oa-{digest}"
+    return conversation_id, history
+
+
 @router.get("/models", summary="OpenAI-compatible model list: auto, the domains and the adapters")
 def models(request: Request) -> dict[str, Any]:
     """Each domain and adapter name can be passed as `model` to /v1/chat/completions."""
@@ -252,12 +322,15 @@ def models(request: Request) -> dict[str, Any]:
 
 @router.post("/chat/completions", responses=ERRORS, summary="OpenAI-compatible chat completions")
 def chat_completions(body: ChatCompletionRequest, request: Request, who: Principal = AS_PUBLIC) -> Any:
-    """The last user message is the question (answers are single-turn and grounded). The structured answer,
+    """The last user message is the question, understood in the conversation of all earlier user messages
+    (a follow-up is rewritten into a standalone question: `yiju.standalone_question`). The structured answer,
     citations included, is in the extra `yiju` field (non-stream) or in the last chunk (stream)."""
     services = _services(request)
     domain, adapter = _model_to_domain(services, body.model)
     question = _last_user_message(body)
     pipeline = services.pipeline()
+    conversation_id, history = _chat_conversation(services, body, domain, who.client_id)
+    conv = {"conversation_id": conversation_id, "history": history}
     created = int(time.time())
 
     def extra(result: AskResult) -> dict[str, Any]:
@@ -269,12 +342,12 @@ def chat_completions(body: ChatCompletionRequest, request: Request, who: Princip
 
     stream: Iterator[dict] | None = None
     if body.stream:
-        started = _stream_or_rejection(services, question, domain, who.client_id, channel="openai")
+        started = _stream_or_rejection(services, question, domain, who.client_id, channel="openai", **conv)
         if isinstance(started, JSONResponse):
             return started
         stream = started
     else:
-        result = pipeline.ask(question, domain=domain, client_id=who.client_id)
+        result = pipeline.ask(question, domain=domain, client_id=who.client_id, **conv)
         services.metrics.observe_answer(result.domain, result.status, result.flags, channel="openai")
         rejection = _rejection(services, question, result)
         if rejection is not None:

@@ -50,6 +50,19 @@ def turn(turn_id: str, request: Request, who: Principal = AS_REVIEWER) -> dict[s
     return found
 
 
+@router.get("/feedback", responses=ERRORS, summary="Askers' 👍/👎 feedback, newest first (latest per turn)")
+def feedback(
+    request: Request,
+    rating: Literal["up", "down"] | None = Query(default=None, description="down = only 👎"),
+    limit: int = Query(default=50, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+    who: Principal = AS_REVIEWER,
+) -> list[dict[str, Any]]:
+    """Each rated turn once (its latest rating), with the comment, the question and how it was understood,
+    the answer shown, domain, status and conversation id."""
+    return _services(request).audit().list_feedback(rating=rating, limit=limit, offset=offset)
+
+
 @router.get("/export", responses=ERRORS, summary="Export the audit trail (PII masked)")
 def export(
     request: Request, fmt: Literal["jsonl", "csv"] = Query(default="jsonl"), who: Principal = AS_REVIEWER

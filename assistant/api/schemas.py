@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"  # assistant.conversation.CONVERSATION_ID
+
 
 class ErrorBody(BaseModel):
     """Every 4xx/5xx answer: `{"error": {"type", "code", "message"}}` (the OpenAI error shape)."""
@@ -30,6 +32,12 @@ class AskRequest(BaseModel):
     # No min_length: a blank question must reach the pipeline so the turn is audited (answered with a 422).
     question: str = Field(description="The question, in Chinese")
     domain: str = Field(default="auto", description="legal | medical | auto (or 法律 / 医疗 / 自动)")
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=CONVERSATION_ID_PATTERN,
+        description="Continue a conversation: a follow-up (「那可以要求经济补偿吗？」) is resolved against its "
+        "earlier turns. Omit it to start one; every answer returns the id to send next time.",
+    )
 
 
 class ChatMessage(BaseModel):
@@ -60,6 +68,27 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = None
     max_tokens: int | None = None
     user: str | None = None
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=CONVERSATION_ID_PATTERN,
+        description="yiju extension: the audit's conversation id for these turns (default: derived from the "
+        "client and the first user message). All messages are used to understand the last one either way.",
+    )
+
+
+class FeedbackRequest(BaseModel):
+    """POST /v1/feedback: an asker's 👍/👎 on one answer, with an optional comment."""
+
+    model_config = ConfigDict(extra="forbid")
+    turn_id: str = Field(min_length=8, max_length=64, description="The answer's turn id (AskResult.turn_id)")
+    rating: Literal["up", "down"] = Field(description="up = 👍 helpful, down = 👎 not helpful")
+    comment: str = Field(default="", max_length=2000, description="What was wrong or missing (optional)")
+
+
+class FeedbackResponse(BaseModel):
+    id: int
+    turn_id: str
+    rating: Literal["up", "down"]
 
 
 class ReviewRequest(BaseModel):

@@ -28,6 +28,8 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/v1/ask/stream"),
     # The asker fetches a reviewed answer by its turn id (random, unguessable: the id is the capability).
     ("GET", "/v1/ask/{turn_id}"),
+    # The asker's 👍/👎 on an answer, by its turn id (same capability).
+    ("POST", "/v1/feedback"),
     ("POST", "/v1/chat/completions"),
     ("GET", "/v1/models"),
     ("GET", "/v1/domains"),
