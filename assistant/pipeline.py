@@ -74,8 +74,8 @@ class AskResult(BaseModel):
     conversation_id: str | None = Field(default=None, description="The conversation this turn belongs to")
     standalone_question: str = Field(
         default="",
-        description="What was searched for: the question rewritten with the conversation's context "
-        "(equal to the question when it stands alone); shown as 理解为：…",
+        description="What was searched for when a follow-up was rewritten with the conversation's context "
+        "(empty when the question stood alone); shown as 理解为：…",
     )
     routing: RoutingInfo | None = Field(default=None, description="How the domain was chosen")
 
@@ -633,7 +633,7 @@ class Pipeline:
             generator=state.generator_kind,
             adapter=state.adapter_label or state.adapter,
             conversation_id=state.conversation_id,
-            standalone_question=state.standalone,
+            standalone_question=state.standalone if state.standalone != state.question else "",
             routing=state.routing,
             **result,
         )
