@@ -59,8 +59,13 @@ class InformationalGuard(BaseModel):
 
     patterns: list[str] = Field(default_factory=list)
     override: list[str] = Field(default_factory=list)
+    classifier_patterns: list[str] | None = Field(
+        default=None,
+        description="The narrower phrasing that also keeps the classifier from refusing (questions that "
+        "plainly ask about penalties, legality, victims' remedies, symptoms…); None: `patterns`",
+    )
 
-    _v = field_validator("patterns", "override")(_check_regexes)
+    _v = field_validator("patterns", "override", "classifier_patterns")(_check_regexes)
 
 
 class RefusalCategory(BaseModel):
@@ -135,23 +140,36 @@ class InjectionConfig(BaseModel):
 
 
 class ClassifierConfig(BaseModel):
-    """Second-layer refusal classifier (safety/classifier.py): char + English word n-gram TF-IDF + LR.
+    """Second-layer refusal classifier (safety/classifier.py): char + word n-gram TF-IDF + LR.
 
-    Trained at policy load from every category's `examples` plus `harmful` extras against `benign`
-    look-alikes. It runs only when the pattern layer allowed a question, refuses only when P(harmful) is at
-    least `threshold`, and never overrides the informational guard unless an override (harm) cue is present.
+    With `artifact` set, the shipped model of that name (safety/models/<name>.npz, or a path) is loaded: it
+    was trained by `python -m safety.train_classifier` on the public harmful/benign data plus every built-in
+    policy's examples, and its manifest holds per-domain thresholds calibrated by grouped cross-validation.
+    Without it (or when the file is missing) a model is trained at policy load from every category's
+    `examples` plus `harmful` extras against `benign` look-alikes. It runs only when the pattern layer
+    allowed a question, refuses only when P(harmful) reaches the threshold, and never overrides the
+    informational guard unless an override (harm) cue is present.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Minimum P(harmful) to refuse")
+    artifact: str | None = Field(
+        default=None, description="Shipped model name in safety/models (or a path); None: train at load"
+    )
+    threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Minimum P(harmful) to refuse; None: the artifact's calibrated threshold for this "
+        "policy's domain, else 0.85",
+    )
     min_category_p: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Minimum probability of the argmax category itself"
     )
     ngram_max: int = Field(default=3, ge=1, le=5, description="Character n-grams 1..ngram_max")
     word_ngram_max: int = Field(
-        default=2, ge=0, le=3, description="ASCII word n-grams 1..word_ngram_max (0: char n-grams only)"
+        default=2, ge=0, le=3, description="jieba word n-grams 1..word_ngram_max (0: char n-grams only)"
     )
     c: float = Field(default=10.0, gt=0.0, description="Inverse L2 regularisation strength")
     exclude: list[str] = Field(default_factory=list, description="Categories the classifier never refuses")

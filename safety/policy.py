@@ -314,6 +314,12 @@ def load_policy(name_or_path: str | Path) -> SafetyPolicy:
     return _load_cached(path, path.stat().st_mtime_ns)
 
 
+def load_policy_config(name_or_path: str | Path) -> PolicyConfig:
+    """The validated, include-merged configuration of a policy, without building its rules."""
+    path = _resolve(name_or_path)
+    return _validate(path, _load_raw(path))
+
+
 @lru_cache(maxsize=32)
 def _load_cached(path: Path, mtime_ns: int) -> SafetyPolicy:
     # Cached per (path, mtime): policies are immutable once built, and the pipeline asks for them per turn.
@@ -339,5 +345,6 @@ __all__ = [
     "builtin_policies",
     "check_rule_kinds",
     "load_policy",
+    "load_policy_config",
     "normalize_forms",
 ]

@@ -7,9 +7,12 @@ config into rule objects. Built-ins go through the same registry an extension wo
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from knowledge.types import Passage
@@ -27,6 +30,9 @@ from safety.pii import contains_pii
 from safety.types import Answer, Question, Verdict
 
 ALLOW = Verdict(action="allow")
+DEFAULT_THRESHOLD = 0.85  # classifier threshold when neither the policy nor an artifact sets one
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -152,11 +158,19 @@ def compile_compose(rule: ComposeRule) -> ComposedPatterns:
     )
 
 
-def compile_guard(cfg: InformationalGuard | None) -> Guard | None:
-    """Compile the policy-wide informational guard (None when the policy has none)."""
-    if cfg is None or not cfg.patterns:
+def compile_guard(cfg: InformationalGuard | None, *, for_classifier: bool = False) -> Guard | None:
+    """Compile the policy-wide informational guard (None when the policy has none).
+
+    `for_classifier`: the narrower `classifier_patterns` (when set) instead of `patterns`: the classifier
+    was trained on informational questions and needs only the plainest of them excused."""
+    if cfg is None:
         return None
-    return Guard(compile_patterns(cfg.patterns), compile_patterns(cfg.override))
+    patterns = (
+        cfg.classifier_patterns if for_classifier and cfg.classifier_patterns is not None else cfg.patterns
+    )
+    if not patterns:
+        return None
+    return Guard(compile_patterns(patterns), compile_patterns(cfg.override))
 
 
 class RefusalRule:
@@ -213,9 +227,11 @@ class ClassifierRule:
         cfg: ClassifierConfig,
         cats: Sequence[RefusalCategory],
         guard: Guard | None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self.model = model
-        self.threshold = cfg.threshold
+        self.threshold = threshold
         self.min_category_p = cfg.min_category_p
         self.exclude = set(cfg.exclude)
         self.cats = {c.name: c for c in cats}
@@ -224,14 +240,10 @@ class ClassifierRule:
     def check_input(self, q: Question) -> Verdict:
         if self.guard is not None and self.guard.excuses(q.text):
             return ALLOW
-        pred = self.model.predict(q.text)
+        allowed = [c for c in self.cats if c not in self.exclude]
+        pred = self.model.predict(q.text, among=allowed, exclude=self.exclude)
         cat = self.cats.get(pred.category)
-        if (
-            cat is None
-            or pred.category in self.exclude
-            or pred.p_harm < self.threshold
-            or pred.p_category < self.min_category_p
-        ):
+        if cat is None or pred.p_harm < self.threshold or pred.p_category < self.min_category_p:
             return ALLOW
         return Verdict(
             action="refuse",
@@ -417,18 +429,37 @@ def _refusal(cfg: PolicyConfig) -> list[SafetyRule]:
     return [RefusalRule(c, guard) for c in cats]
 
 
+def _artifact_path(name: str) -> Path:
+    p = Path(name)
+    return p if p.suffix == ".npz" or p.parent != Path(".") else MODELS_DIR / f"{name}.npz"
+
+
+@lru_cache(maxsize=8)
+def load_artifact(name: str) -> RefusalClassifier | None:
+    """The shipped classifier `name` (safety/models/<name>.npz or a path), None when the file is absent."""
+    path = _artifact_path(name)
+    if not path.is_file():
+        log.warning("classifier artifact %s not found; training from the policy's examples", path)
+        return None
+    return RefusalClassifier.load(path.with_suffix(""))
+
+
 def _classifier(cfg: PolicyConfig) -> list[SafetyRule]:
     ccfg = cfg.classifier
     cats = [c for c in cfg.refusal_categories if c.enabled]
     if not ccfg.enabled or not cats:
         return []
-    harmful = {c.name: [*c.examples, *ccfg.harmful.get(c.name, [])] for c in cats}
-    model = train_classifier(
-        harmful, ccfg.benign, ngram_max=ccfg.ngram_max, c=ccfg.c, word_ngram_max=ccfg.word_ngram_max
-    )
+    model = load_artifact(ccfg.artifact) if ccfg.artifact else None
+    if model is None:
+        harmful = {c.name: [*c.examples, *ccfg.harmful.get(c.name, [])] for c in cats}
+        model = train_classifier(
+            harmful, ccfg.benign, ngram_max=ccfg.ngram_max, c=ccfg.c, word_ngram_max=ccfg.word_ngram_max
+        )
     if model is None:  # no benign list or no harmful prompts: nothing to learn from
         return []
-    return [ClassifierRule(model, ccfg, cats, compile_guard(cfg.informational))]
+    threshold = ccfg.threshold or model.threshold_for(cfg.name) or DEFAULT_THRESHOLD
+    guard = compile_guard(cfg.informational, for_classifier=True)
+    return [ClassifierRule(model, ccfg, cats, guard, threshold=threshold)]
 
 
 def _intercept(cfg: PolicyConfig) -> list[SafetyRule]:
