@@ -24,3 +24,11 @@ class StoreUnavailable(KnowledgeError):
 
 class EmbedderError(KnowledgeError):
     """The embedding model is missing, broken or does not match the stored vectors."""
+
+
+class UnknownLaw(KnowledgeError):
+    """A law or guideline named by a curator is not in the knowledge base. The API maps it to 404."""
+
+
+class ProtectedText(KnowledgeError):
+    """An upload would change text imported from an official corpus; refused (the file is named)."""

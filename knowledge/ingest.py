@@ -14,18 +14,22 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.classify import GUIDELINE, edition_family, resolve_domains
 from knowledge.config import StaticEmbedderConfig
 from knowledge.errors import KnowledgeError, LoadError
-from knowledge.loaders import LoadedDoc, guess_domain, iter_source_files, load_file
-from knowledge.manifest import ARTICLE_COLUMNS
+from knowledge.loaders import LoadedDoc, iter_source_files, load_file
+from knowledge.manifest import ARTICLE_COLUMNS, split_domains
 from knowledge.manifest import UNDATED as _UNDATED
+from knowledge.migrations import sections_json
 from knowledge.progress import progress_bar
+from knowledge.types import passage_id
 
 if TYPE_CHECKING:
     from knowledge.kb import KnowledgeBase
@@ -55,6 +59,29 @@ class ImportReport(BaseModel):
     seconds: float = 0.0
 
 
+ORIGINS = ("official", "local")
+# Columns whose change needs new vectors (the embedder reads the text and the tokens).
+_TEXT_COLUMNS = ("content_hash", "tokens")
+# Columns compared on re-import; a difference only here rewrites the row and the vector's metadata.
+_META_COLUMNS = (
+    "domain",
+    "domains",
+    "law_full",
+    "article_no",
+    "article_label",
+    "chapter",
+    "summary",
+    "sample",
+    "kind",
+    "section",
+    "sections",
+    "effective_date",
+    "family",
+    "origin",
+    "source_info",
+)
+
+
 @dataclass
 class _Pending:
     key: str
@@ -62,6 +89,23 @@ class _Pending:
     fmt: str
     docs: list[LoadedDoc]
     tokens: list[list[list[str]]]  # per doc, per article
+
+
+def vector_metadata(row) -> dict:
+    """What the vector store keeps next to each vector (used by its `where` filters)."""
+    no = row["article_no"]
+    return {
+        "domain": row["domain"],
+        "domains": split_domains(row["domains"]) or [row["domain"]],
+        "law": row["law"],
+        "version": row["version"],
+        "article_no": int(no) if no is not None else -1,
+    }
+
+
+def utc_now() -> str:
+    """Now, UTC, ISO 8601 to the second (how import times are stored)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _sha256_file(path: Path) -> str:
@@ -85,11 +129,17 @@ def _not_imported(message: str, strict: bool, parsing: bool = False) -> str:
 class Importer:
     """One import run against a KnowledgeBase (holds no state between runs)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, *, origin: str = "official", uploader: str = "") -> None:
+        if origin not in ORIGINS:
+            raise KnowledgeError(f"invalid origin {origin!r} (official or local)")
         self.kb = kb
         self.home = kb.home
         self.config = kb.config
         self.manifest = kb.manifest
+        self.origin = origin
+        self.uploader = uploader
+        self.imported_at = utc_now()
+        self._digests: dict[str, str] | None = None
 
     @property
     def embedder_dir(self) -> Path:
@@ -109,12 +159,15 @@ class Importer:
         fmt: str = "auto",
         strict: bool = False,
         progress: bool = True,
+        source_name: str | None = None,
     ) -> ImportReport:
         """Import a file or folder. Unchanged files/articles are skipped by hash; changed ones updated.
 
         Each file is written atomically: its vectors, then its manifest rows in one transaction; on any
         failure what was written for that file is undone. Parse errors name file and line; with
         `strict` nothing is written when any file fails to parse, else the other files are imported.
+        `source_name` (one file only) is the name the file is recorded under instead of its path — an
+        upload's own name, so uploading it again replaces what the earlier upload brought.
         """
         if domain not in ("auto", "legal", "medical") and not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", domain):
             raise KnowledgeError(f"invalid domain {domain!r} (auto, legal, medical or a lowercase name)")
@@ -126,6 +179,10 @@ class Importer:
         except LoadError as exc:
             report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=exc.message))
             return report
+        if source_name is not None and len(files) != 1:
+            raise KnowledgeError("source_name names one file; import a folder without it")
+        self.domain_arg = domain
+        self.source_name = source_name
         with self.kb._write_lock:
             pending = self._parse_files(files, fmt, report, strict, progress)
             if strict and report.errors:
@@ -136,7 +193,7 @@ class Importer:
                 with progress_bar(progress, "writing", len(pending)) as advance:
                     for item in pending:
                         try:
-                            self._write_file(item, domain, report)
+                            self._write_file(item, report)
                             report.files_imported += 1
                         except LoadError as exc:
                             report.errors.append(
@@ -171,7 +228,7 @@ class Importer:
         with progress_bar(progress, "parsing", len(files)) as advance:
             for f in files:
                 advance(1)
-                key = str(f.resolve())
+                key = f"upload/{self.source_name}" if self.source_name else str(f.resolve())
                 try:
                     file_hash = _sha256_file(f)
                 except OSError as exc:
@@ -180,10 +237,10 @@ class Importer:
                     if strict:
                         break
                     continue
-                if self.manifest.file_hash(key) == file_hash:
+                unchanged = self._unchanged(key, file_hash)
+                if unchanged is not None:
                     report.files_skipped += 1
-                    rows = self.manifest.query("SELECT n_articles FROM files WHERE path=?", (key,))
-                    report.articles_unchanged += rows[0]["n_articles"] if rows else 0
+                    report.articles_unchanged += unchanged
                     continue
                 try:
                     docs = load_file(f, fmt)
@@ -197,14 +254,48 @@ class Importer:
                 pending.append(_Pending(key, file_hash, docs[0].fmt, docs, tokens))
         return pending
 
-    def _article_rows(self, item: _Pending, domain: str) -> list[dict]:
+    def _unchanged(self, key: str, file_hash: str) -> int | None:
+        """The article count of a file that needs no work, else None. A file is skipped only when its bytes,
+        the requested domain and origin are the same as last time AND what is stored from it still has the
+        content it had (its digest) — so text changed behind the import's back is restored."""
+        rows = self.manifest.query(
+            "SELECT file_hash, n_articles, domain_arg, origin, content_digest FROM files WHERE path=?", (key,)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        if (
+            row["file_hash"] != file_hash
+            or row["domain_arg"] != self.domain_arg
+            or row["origin"] != self.origin
+            or not row["content_digest"]
+        ):
+            return None
+        if self._digests is None:
+            self._digests = self.manifest.file_digests()
+        if self._digests.get(key, "") != row["content_digest"]:
+            return None
+        return row["n_articles"]
+
+    def _doc_domains(self, doc: LoadedDoc, chosen: dict[str, list[str]]) -> list[str]:
+        """A curator's choice for this law wins; else the import's --domain (or the row's), then the
+        automatic ones (knowledge.classify.resolve_domains)."""
+        if doc.law in chosen:
+            return chosen[doc.law]
+        return resolve_domains(
+            doc.law_full, doc.kind, doc.domain if self.domain_arg == "auto" else self.domain_arg
+        )
+
+    def _article_rows(self, item: _Pending) -> list[dict]:
         rows: list[dict] = []
         seen: dict[str, int | None] = {}
+        chosen = self.manifest.law_domain_settings([d.law for d in item.docs])
         for doc, toks in zip(item.docs, item.tokens, strict=True):
-            dom = domain if domain != "auto" else (doc.domain or guess_domain(doc.law_full))
+            domains = self._doc_domains(doc, chosen)
+            family = edition_family(doc.law) if doc.kind == GUIDELINE else doc.law
             version = doc.version or _UNDATED
             for seq, (art, tk) in enumerate(zip(doc.articles, toks, strict=True)):
-                aid = f"{doc.law}@{version}#{art.key}"
+                aid = passage_id(doc.law, version, art.key)
                 if aid in seen:
                     raise LoadError(
                         item.key,
@@ -216,7 +307,7 @@ class Importer:
                     {
                         "id": aid,
                         "file": item.key,
-                        "domain": dom,
+                        "domain": domains[0],
                         "law": doc.law,
                         "law_full": doc.law_full,
                         "version": version,
@@ -230,19 +321,22 @@ class Importer:
                         "seq": seq,
                         "sample": int(doc.sample),
                         "summary": art.summary,
+                        "kind": doc.kind,
+                        "section": art.section,
+                        "sections": sections_json(art.sections),
+                        "effective_date": doc.effective_date,
+                        "domains": ",".join(domains),
+                        "family": family,
+                        "origin": self.origin,
+                        "uploader": self.uploader,
+                        "imported_at": self.imported_at,
+                        "file_hash": item.file_hash,
+                        "source_info": doc.source_hint,
                     }
                 )
         return rows
 
-    @staticmethod
-    def _meta(row) -> dict:
-        no = row["article_no"]
-        return {
-            "domain": row["domain"],
-            "law": row["law"],
-            "version": row["version"],
-            "article_no": int(no) if no is not None else -1,
-        }
+    _meta = staticmethod(vector_metadata)
 
     def _embed_rows(self, rows: Sequence) -> np.ndarray:
         emb = self.embedder()
@@ -250,23 +344,27 @@ class Importer:
         toks = [r["tokens"].split() for r in rows]
         return emb.embed_documents(texts, toks)
 
-    def _write_file(self, item: _Pending, domain: str, report: ImportReport) -> None:
+    def _write_file(self, item: _Pending, report: ImportReport) -> None:
         """Write one file atomically (vectors, then the manifest in one transaction; undo on failure)."""
-        new_rows = self._article_rows(item, domain)
+        new_rows = self._article_rows(item)
         old = self.manifest.articles_of_file(item.key)
         elsewhere = self.manifest.articles_by_ids([r["id"] for r in new_rows if r["id"] not in old])
         prior = {**old, **elsewhere}
-        changed = []
+        changed = []  # new or new text: embedded again
+        relabelled = []  # same text, other metadata (domains, kind, section …): row and vector metadata
         for r in new_rows:
             before = prior.get(r["id"])
             if before is None:
                 report.articles_added += 1
                 changed.append(r)
-            elif any(before[c] != r[c] for c in ("content_hash", "domain", "chapter", "summary", "sample")):
-                # the same article in another file (a copy under another category) is not a change
+            elif any(before[c] != r[c] for c in _TEXT_COLUMNS):
                 report.articles_updated += 1
                 changed.append(r)
+            elif any(before[c] != r[c] for c in _META_COLUMNS):
+                report.articles_updated += 1
+                relabelled.append({**r, "uploader": before["uploader"], "imported_at": before["imported_at"]})
             else:
+                # the same article in another file (a copy under another category) is not a change
                 report.articles_unchanged += 1
         new_ids = {r["id"] for r in new_rows}
         removed = [i for i in old if i not in new_ids]
@@ -275,41 +373,51 @@ class Importer:
         store = self._store_obj() if emb is not None else None
         written = False
         try:
-            if store is not None and (changed or removed):
+            if store is not None and (changed or removed or relabelled):
                 if changed:
                     vecs = self._embed_rows(changed)
                     written = True
                     store.upsert(emb.name, [r["id"] for r in changed], vecs, [self._meta(r) for r in changed])
+                if relabelled:
+                    written = True
+                    store.update_metadata(
+                        emb.name, [r["id"] for r in relabelled], [self._meta(r) for r in relabelled]
+                    )
                 if removed:
                     written = True
                     store.delete(emb.name, removed)
-            self._commit_file(item, new_rows, changed, removed)
+            self._commit_file(item, new_rows, changed + relabelled, removed)
         except Exception:
             if store is not None and written:
-                self._restore_vectors(store, emb, [r["id"] for r in changed], removed, prior)
+                touched = [r["id"] for r in changed + relabelled]
+                self._restore_vectors(store, emb, touched, removed, prior)
             raise
 
     def _commit_file(self, item: _Pending, rows: list[dict], changed: list[dict], removed: list[str]) -> None:
         cols = ARTICLE_COLUMNS.split(", ")
         marks = ",".join("?" * len(cols))
-        with self.manifest.lock:
-            conn = self.manifest.conn
-            conn.execute("BEGIN")
-            try:
-                if removed:
-                    conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in removed])
-                conn.executemany(
-                    f"INSERT OR REPLACE INTO articles({ARTICLE_COLUMNS}) VALUES ({marks})",
-                    [tuple(r[c] for c in cols) for r in changed],
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO files(path, file_hash, fmt, domain, n_articles) VALUES (?,?,?,?,?)",
-                    (item.key, item.file_hash, item.fmt, rows[0]["domain"] if rows else "", len(rows)),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.manifest.transaction() as conn:
+            if removed:
+                conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in removed])
+            conn.executemany(
+                f"INSERT OR REPLACE INTO articles({ARTICLE_COLUMNS}) VALUES ({marks})",
+                [tuple(r[c] for c in cols) for r in changed],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO files(path, file_hash, fmt, domain, n_articles, domain_arg, origin,"
+                " uploader, content_digest) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    item.key,
+                    item.file_hash,
+                    item.fmt,
+                    rows[0]["domain"] if rows else "",
+                    len(rows),
+                    self.domain_arg,
+                    self.origin,
+                    self.uploader,
+                    self.manifest.digest_of_file(item.key),
+                ),
+            )
 
     def _restore_vectors(self, store, emb, changed_ids: list[str], removed: list[str], prior: dict) -> None:
         """Put the vector store back as it was before this file (best effort, after a failed write)."""

@@ -12,7 +12,7 @@ import re
 import threading
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge import retrieval
 from knowledge.config import (
@@ -21,9 +21,10 @@ from knowledge.config import (
     SentenceTransformerConfig,
     StaticEmbedderConfig,
 )
+from knowledge.errors import KnowledgeError, UnknownLaw
 from knowledge.ingest import Importer, ImportIssue, ImportReport
 from knowledge.loaders import short_law_name
-from knowledge.manifest import ARTICLE_COLUMNS, Manifest, row_to_passage
+from knowledge.manifest import ARTICLE_COLUMNS, Manifest, row_to_passage, split_domains
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 from knowledge.progress import progress_bar as _progress  # noqa: F401  (yiju eval retrieval imports it from here)
@@ -40,9 +41,11 @@ class LawInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
     law: str
     law_full: str
-    domain: str
+    domain: str = Field(description="The primary domain")
     versions: list[str]
     articles: int
+    domains: list[str] = Field(default_factory=list, description="Every domain it serves, primary first")
+    kind: str = ""
 
 
 class KnowledgeBase:
@@ -60,6 +63,10 @@ class KnowledgeBase:
         self._embedder_loaded = False
         self._store = None
         self._store_lock = threading.Lock()
+        if self.manifest.migrations_applied:
+            self._refresh_version()
+        if self.manifest.get_meta("vector_meta_stale") == "1":
+            self._refresh_vector_metadata()
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -121,10 +128,36 @@ class KnowledgeBase:
         fmt: str = "auto",
         strict: bool = False,
         progress: bool = True,
+        origin: str = "official",
+        uploader: str = "",
+        source_name: str | None = None,
     ) -> ImportReport:
         """Import a file or folder (see knowledge.ingest.Importer.run): unchanged files/articles are skipped
-        by hash, changed ones updated, each file written atomically; parse errors name file and line."""
-        return Importer(self).run(path, domain=domain, fmt=fmt, strict=strict, progress=progress)
+        by hash, changed ones updated, each file written atomically; parse errors name file and line.
+
+        `origin` is `official` for an operator's import of an official corpus (the CLI) and `local` for a
+        curator's upload (the API and the knowledge screen), recorded with `uploader` on every passage.
+        """
+        importer = Importer(self, origin=origin, uploader=uploader)
+        return importer.run(
+            path, domain=domain, fmt=fmt, strict=strict, progress=progress, source_name=source_name
+        )
+
+    def _refresh_vector_metadata(self) -> None:
+        """Rewrite every vector's metadata from the manifest (after a migration added fields to it)."""
+        from knowledge.errors import StoreUnavailable
+        from knowledge.ingest import vector_metadata
+
+        emb = self.embedder()
+        if emb is not None:
+            rows = self.manifest.query("SELECT id, domain, domains, law, version, article_no FROM articles")
+            try:
+                self._store_obj().update_metadata(
+                    emb.name, [r["id"] for r in rows], [vector_metadata(r) for r in rows]
+                )
+            except StoreUnavailable:
+                return  # the server is down: try again on the next open
+        self.manifest.set_meta("vector_meta_stale", "0")
 
     def _refresh_version(self) -> None:
         self.manifest.set_meta("kb_version", self.manifest.compute_kb_version())
@@ -134,11 +167,14 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ curation
     def laws(self, domain: str | None = None) -> list[LawInfo]:
         """Every law (short name) with its versions and article count."""
-        sql = "SELECT law, MAX(law_full) AS law_full, MIN(domain) AS domain, GROUP_CONCAT(DISTINCT version) AS versions, COUNT(*) AS n FROM articles"
+        sql = (
+            "SELECT law, MAX(law_full) AS law_full, MIN(domain) AS domain, MAX(domains) AS domains,"
+            " MAX(kind) AS kind, GROUP_CONCAT(DISTINCT version) AS versions, COUNT(*) AS n FROM articles"
+        )
         params: tuple = ()
         if domain:
-            sql += " WHERE domain=?"
-            params = (domain,)
+            sql += " WHERE ',' || domains || ',' LIKE ?"
+            params = (f"%,{domain},%",)
         sql += " GROUP BY law ORDER BY law"
         out = []
         for r in self.manifest.query(sql, params):
@@ -150,6 +186,8 @@ class KnowledgeBase:
                     domain=r["domain"],
                     versions=versions,
                     articles=r["n"],
+                    domains=split_domains(r["domains"]) or [r["domain"]],
+                    kind=r["kind"] or "",
                 )
             )
         return out
@@ -170,19 +208,54 @@ class KnowledgeBase:
             emb = self.embedder()
             if emb is not None:
                 self._store_obj().delete(emb.name, ids)
-            with self.manifest.lock:
-                conn = self.manifest.conn
-                conn.execute("BEGIN")
-                try:
-                    conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
-                    # forget the source files so importing them again restores what was removed
-                    conn.executemany("DELETE FROM files WHERE path=?", [(f,) for f in files])
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            with self.manifest.transaction() as conn:
+                conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
+                # forget the source files so importing them again restores what was removed
+                conn.executemany("DELETE FROM files WHERE path=?", [(f,) for f in files])
             self._refresh_version()
             return len(ids)
+
+    def set_domains(self, law: str, domains: str | list[str] | None, *, by: str = "") -> list[str]:
+        """Choose the domains a law (every version) serves, primary first — without re-importing it; the
+        choice also holds for versions imported later. `None` goes back to the automatic domains.
+        Returns the domains now in force; raises KnowledgeError for an unknown law or a bad domain name."""
+        from knowledge.classify import parse_domains, resolve_domains
+        from knowledge.ingest import utc_now, vector_metadata
+
+        name = short_law_name(law)
+        with self._write_lock:
+            rows = self.manifest.query(
+                "SELECT id, law_full, kind, domain, domains, law, version, article_no FROM articles WHERE law=?",
+                (name,),
+            )
+            if not rows:
+                raise UnknownLaw(f"no law named {name} in the knowledge base (see `yiju kb list`)")
+            if domains is None:
+                chosen = resolve_domains(rows[0]["law_full"] or name, rows[0]["kind"])
+            else:
+                try:
+                    chosen = parse_domains(domains)
+                except ValueError as exc:
+                    raise KnowledgeError(str(exc)) from None
+            joined = ",".join(chosen)
+            relabelled = [{**dict(r), "domain": chosen[0], "domains": joined} for r in rows]
+            emb = self.embedder()
+            if emb is not None:
+                self._store_obj().update_metadata(
+                    emb.name, [r["id"] for r in relabelled], [vector_metadata(r) for r in relabelled]
+                )
+            with self.manifest.transaction() as conn:
+                if domains is None:
+                    conn.execute("DELETE FROM law_settings WHERE law=?", (name,))
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO law_settings(law, domains, updated_by, updated_at)"
+                        " VALUES (?,?,?,?)",
+                        (name, joined, by, utc_now()),
+                    )
+                conn.execute("UPDATE articles SET domain=?, domains=? WHERE law=?", (chosen[0], joined, name))
+            self._refresh_version()
+            return chosen
 
     def stats(self) -> dict:
         """Counts and identity of the knowledge base."""

@@ -14,6 +14,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.classify import (  # noqa: F401  (guess_domain and the keyword lists were defined here before)
+    MEDICAL_EXCLUSIONS,
+    MEDICAL_KEYWORDS,
+    guess_domain,
+    guess_kind,
+    kind_for_path,
+    normalize_kind,
+)
 from knowledge.errors import LoadError
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 
@@ -27,50 +35,6 @@ _HEADING_RE = re.compile(r"^(#{1,6})\s*(.*)$")
 _DATE_CN_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DATE_FILE_RE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
 _DATE_ISO_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-MEDICAL_KEYWORDS = (
-    "医",
-    "药",
-    "卫生",
-    "疾病",
-    "传染病",
-    "疫苗",
-    "精神卫生",
-    "母婴",
-    "献血",
-    "血液",
-    "护士",
-    "健康",
-    "中医",
-    "临床",
-    "病原",
-    "诊疗",
-    "处方",
-    "麻醉",
-    "放射",
-    "生物安全",
-    "病防治",  # 职业病/尘肺病/艾滋病/血吸虫病防治 (not 病虫害防治)
-    "人体器官",
-    "艾滋病",
-    "计划生育技术服务",
-    "康复",
-)
-# Words that contain a medical keyword but are not about health care (农药 contains 药, 环境卫生 contains
-# 卫生, ...). They are cut out of the title BEFORE the keywords are matched, so a title that is medical for
-# another reason stays medical (放射性药品管理办法 still has 药品).
-MEDICAL_EXCLUSIONS = (
-    "农药",
-    "兽药",
-    "兽医",
-    "弹药",
-    "火药",
-    "炸药",
-    "环境卫生",
-    "市容",
-    "动物卫生",
-    "放射性",
-    "转基因生物安全",
-    "化妆品卫生",
-)
 
 
 @dataclass
@@ -84,6 +48,10 @@ class Article:
     line: int | None = None
     key: str = ""  # unique within the law version: "47", "120-1" (第一百二十条之一), "p3" (free passage)
     summary: str = ""  # plain-language point (starter KB passages)
+    section: str = ""  # guidelines: heading path joined by " > " (the citation unit)
+    sections: list[str] = field(
+        default_factory=list
+    )  # guidelines: every heading path it covers, source order
 
     @property
     def content_hash(self) -> str:
@@ -101,28 +69,25 @@ class LoadedDoc:
     source: str
     fmt: str
     articles: list[Article] = field(default_factory=list)
-    source_hint: str = ""  # optional `source` column of passages
+    source_hint: str = ""  # optional `source` column of passages (issuing body, official URL)
     domain: str = ""  # optional `domain` column of passages ('' = decided by the importer)
     sample: bool = False  # optional `sample` column: part of the packaged starter KB
+    kind: str = (
+        ""  # 法律, 行政法规, 司法解释, 指南 … (knowledge.classify.KINDS); '' = guessed by the importer
+    )
+    effective_date: str = ""  # YYYY-MM-DD when known
 
 
 def short_law_name(title: str) -> str:
-    """中华人民共和国劳动合同法 -> 劳动合同法 (the short name used in citations and look-ups)."""
+    """中华人民共和国劳动合同法, 《劳动合同法》, 《中华人民共和国劳动合同法》 -> 劳动合同法 (the short name used in
+    citations and look-ups; a name typed with book-title marks finds the law too)."""
     name = re.sub(r"\s+", "", title.strip())
+    if name.startswith(("《", "<")) and name.endswith(("》", ">")) and len(name) > 2:
+        name = name[1:-1]
     for prefix in _PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):
             name = name[len(prefix) :]
     return name
-
-
-def guess_domain(title: str) -> str:
-    """'medical' if the law title matches a medical keyword once the exclusion words are cut out, else 'legal'.
-
-    农药管理条例, 城市市容和环境卫生管理条例, 放射性污染防治法 -> legal; 药品管理法, 精神卫生法 -> medical.
-    """
-    for word in MEDICAL_EXCLUSIONS:
-        title = title.replace(word, "|")  # a separator, so the cut cannot join two halves into a keyword
-    return "medical" if any(k in title for k in MEDICAL_KEYWORDS) else "legal"
 
 
 def detect_format(path: Path) -> str:
@@ -304,7 +269,14 @@ def parse_statute(text: str, path: Path, fmt: str = "md") -> LoadedDoc:
         raise LoadError(src, "no articles found (expected paragraphs beginning 第X条)", None)
     version = version_from_filename(path) or version_from_lines(header_lines)
     return LoadedDoc(
-        law=short_law_name(title), law_full=title, version=version, source=src, fmt=fmt, articles=articles
+        law=short_law_name(title),
+        law_full=title,
+        version=version,
+        source=src,
+        fmt=fmt,
+        articles=articles,
+        kind=kind_for_path(path, title),
+        effective_date=version,
     )
 
 
@@ -348,8 +320,24 @@ def _passage_docs(rows: list[tuple[int, dict]], path: Path, fmt: str) -> list[Lo
                 raise LoadError(src, f"field effective_date: {exc}", lineno) from None
         doc = docs.setdefault(
             (title, version),
-            LoadedDoc(law=short_law_name(title), law_full=title, version=version, source=src, fmt=fmt),
+            LoadedDoc(
+                law=short_law_name(title),
+                law_full=title,
+                version=version,
+                source=src,
+                fmt=fmt,
+                effective_date=version,
+            ),
         )
+        if str(row.get("kind") or "").strip():
+            try:
+                kind = normalize_kind(str(row["kind"]))
+            except ValueError as exc:
+                raise LoadError(src, f"field kind: {exc}", lineno) from None
+            if doc.kind and doc.kind != kind:
+                raise LoadError(src, f"field kind: {kind} here but {doc.kind} earlier for {title!r}", lineno)
+            doc.kind = kind
+        section, sections = _section_fields(row, src, lineno)
         raw_no = row.get("article_no")
         no: int | None = None
         if raw_no is not None and str(raw_no).strip() != "":
@@ -374,6 +362,8 @@ def _passage_docs(rows: list[tuple[int, dict]], path: Path, fmt: str) -> list[Lo
                 line=lineno,
                 key=key,
                 summary=str(row.get("summary") or "").strip(),
+                section=section,
+                sections=sections,
             )
         )
         if str(row.get("domain") or "").strip():
@@ -384,11 +374,42 @@ def _passage_docs(rows: list[tuple[int, dict]], path: Path, fmt: str) -> list[Lo
             doc.source_hint = str(row["source"])
     if not docs:
         raise LoadError(src, "no passages found", None)
+    for doc in docs.values():
+        doc.kind = doc.kind or guess_kind(doc.law_full)
     return list(docs.values())
 
 
+def _section_fields(row: dict, src: str, lineno: int) -> tuple[str, list[str]]:
+    """(section, sections) of a passage row. `section` is the heading path joined by ' > '; `sections` lists
+    every heading path the passage covers — given as paths ('四、治疗 > （一）…') or as one path's parts."""
+    raw = row.get("sections")
+    if isinstance(raw, str) and raw.strip().startswith("["):  # CSV: a JSON list in a cell
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise LoadError(src, "field sections: not a JSON list of headings", lineno) from None
+    if raw in (None, ""):
+        paths: list[str] = []
+    elif isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+        parts = [x.strip() for x in raw if x.strip()]
+        paths = parts if any(" > " in x for x in parts) or str(row.get("section") or "") in parts else []
+        if parts and not paths:
+            paths = [" > ".join(parts)]  # the parts of one heading path
+    elif isinstance(raw, str):
+        paths = [raw.strip()]
+    else:
+        raise LoadError(src, "field sections: expected a list of headings", lineno)
+    section = re.sub(r"\s*>\s*", " > ", str(row.get("section") or "").strip())
+    if not section and paths:
+        section = paths[0]
+    if section and section not in paths:
+        paths.insert(0, section)
+    return section, paths
+
+
 def parse_jsonl(text: str, path: Path) -> list[LoadedDoc]:
-    """JSONL passages: one object per line with title, text and optional source, article_no, effective_date."""
+    """JSONL passages: one object per line with title, text and optional source, article_no, effective_date,
+    kind, domain, chapter, section (heading path) / sections, summary, sample."""
     rows: list[tuple[int, dict]] = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():

@@ -7,33 +7,24 @@ and BM25 is rebuilt from the tokens stored here. Chroma only holds the vectors.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from knowledge.migrations import apply_migrations
 from knowledge.types import Passage
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, file_hash TEXT NOT NULL, fmt TEXT, domain TEXT,
-    n_articles INTEGER NOT NULL, imported_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, file TEXT NOT NULL, domain TEXT NOT NULL, law TEXT NOT NULL, law_full TEXT,
-    version TEXT NOT NULL, article_no INTEGER, article_label TEXT, akey TEXT, chapter TEXT,
-    text TEXT NOT NULL, content_hash TEXT NOT NULL, tokens TEXT NOT NULL, seq INTEGER,
-    sample INTEGER NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS articles_law ON articles(law, version, article_no);
-CREATE INDEX IF NOT EXISTS articles_file ON articles(file);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
 
 # The version stored for a law whose date is unknown (shown to users as '').
 UNDATED = "undated"
 
-ARTICLE_COLUMNS = "id, file, domain, law, law_full, version, article_no, article_label, akey, chapter, text, content_hash, tokens, seq, sample, summary"
+ARTICLE_COLUMNS = (
+    "id, file, domain, law, law_full, version, article_no, article_label, akey, chapter, text, content_hash,"
+    " tokens, seq, sample, summary, kind, section, sections, effective_date, domains, family, origin, uploader,"
+    " imported_at, file_hash, source_info"
+)
 
 
 class Manifest:
@@ -46,7 +37,21 @@ class Manifest:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        self.conn.execute("PRAGMA busy_timeout=10000")
+        with self.lock:
+            self.migrations_applied = apply_migrations(self.conn, Path(path).parent)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN … COMMIT under the lock (ROLLBACK on any error); yields the connection."""
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -90,11 +95,42 @@ class Manifest:
                 out[r["id"]] = r
         return out
 
-    def compute_kb_version(self) -> str:
-        """A short hash over every (id, content_hash): changes whenever content changes."""
+    def digest_of_file(self, path: str) -> str:
+        """A hash over (id, content_hash) of the articles stored from `path` (how re-import notices text that
+        changed behind its back)."""
         h = hashlib.sha256()
-        for r in self.query("SELECT id, content_hash FROM articles ORDER BY id"):
+        for r in self.query("SELECT id, content_hash FROM articles WHERE file=? ORDER BY id", (path,)):
             h.update(f"{r['id']}\t{r['content_hash']}\n".encode())
+        return h.hexdigest()
+
+    def file_digests(self) -> dict[str, str]:
+        """digest_of_file for every file at once (one pass over the articles)."""
+        out: dict[str, str] = {}
+        current, h = None, hashlib.sha256()
+        for r in self.query("SELECT file, id, content_hash FROM articles ORDER BY file, id"):
+            if r["file"] != current:
+                if current is not None:
+                    out[current] = h.hexdigest()
+                current, h = r["file"], hashlib.sha256()
+            h.update(f"{r['id']}\t{r['content_hash']}\n".encode())
+        if current is not None:
+            out[current] = h.hexdigest()
+        return out
+
+    def law_domain_settings(self, laws: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """Domains chosen by a curator, by law (short name); only for `laws` when given."""
+        rows = self.query("SELECT law, domains FROM law_settings")
+        wanted = set(laws) if laws is not None else None
+        return {r["law"]: split_domains(r["domains"]) for r in rows if wanted is None or r["law"] in wanted}
+
+    def compute_kb_version(self) -> str:
+        """A short hash over every article's id, text hash and what decides where and whether it is served
+        (domains, origin, effective date, edition family): changes whenever any of them changes."""
+        h = hashlib.sha256()
+        for r in self.query(
+            "SELECT id, content_hash, domains, origin, effective_date, family FROM articles ORDER BY id"
+        ):
+            h.update("\t".join(str(r[k]) for k in r.keys()).encode() + b"\n")
         return h.hexdigest()[:16]
 
 
@@ -115,4 +151,19 @@ def row_to_passage(row, score: float = 0.0) -> Passage:
         score=score,
         sample=bool(row["sample"]),
         summary=row["summary"] or "",
+        kind=row["kind"] or "",
+        section=row["section"] or "",
+        sections=json.loads(row["sections"] or "[]"),
+        effective_date=row["effective_date"] or "",
+        domains=split_domains(row["domains"]) or [row["domain"]],
+        origin=row["origin"] or "official",
+        uploader=row["uploader"] or "",
+        imported_at=row["imported_at"] or "",
+        file_hash=row["file_hash"] or "",
+        source_info=row["source_info"] or "",
     )
+
+
+def split_domains(value: str | None) -> list[str]:
+    """The stored 'medical,legal' as ['medical', 'legal'] (primary first)."""
+    return [d for d in (value or "").split(",") if d]

@@ -17,7 +17,7 @@ import numpy as np
 from knowledge.config import KnowledgeConfig
 from knowledge.loaders import short_law_name
 from knowledge.manifest import UNDATED as _UNDATED
-from knowledge.manifest import Manifest, row_to_passage
+from knowledge.manifest import Manifest, row_to_passage, split_domains
 from knowledge.types import Passage
 
 
@@ -52,19 +52,26 @@ class Snapshot:
     bm25: object
     law_names: list[str]  # longest first
     bigram: object | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
+    domain_masks: dict[str, np.ndarray] | None = (
+        None  # domain -> rows that serve it (a law can serve several)
+    )
 
 
 def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
     """The in-memory retrieval view of the manifest at `version` (BM25 indexes cached on disk per version)."""
     from knowledge.sparse import BM25Index
 
-    rows = kb.manifest.query("SELECT id, law, version, domain FROM articles ORDER BY id")
+    rows = kb.manifest.query("SELECT id, law, version, domain, domains FROM articles ORDER BY id")
     ids = [r["id"] for r in rows]
     laws = sorted({r["law"] for r in rows})
     law_pos = {name: i for i, name in enumerate(laws)}
     law_idx = np.array([law_pos[r["law"]] for r in rows], dtype=np.int32)
     versions = np.array([("" if r["version"] == _UNDATED else r["version"]) for r in rows], dtype=object)
     domains = np.array([r["domain"] for r in rows], dtype=object)
+    domain_masks: dict[str, np.ndarray] = {}
+    for n, r in enumerate(rows):
+        for d in split_domains(r["domains"]) or [r["domain"]]:
+            domain_masks.setdefault(d, np.zeros(len(rows), dtype=bool))[n] = True
     newest: dict[int, str] = {}
     for li, v in zip(law_idx.tolist(), versions.tolist(), strict=True):
         if li not in newest or v > newest[li]:
@@ -97,6 +104,7 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
         bm25,
         names,
         bigram,
+        domain_masks,
     )
 
 
@@ -148,7 +156,10 @@ def passage_mask(
     else:
         mask = snap.current.copy()
     if domain:
-        mask &= snap.domains == domain
+        if snap.domain_masks is None:
+            mask &= snap.domains == domain
+        else:
+            mask &= snap.domain_masks.get(domain, np.zeros(len(snap.ids), dtype=bool))
     if law:
         name = short_law_name(law)
         li = snap.laws.index(name) if name in snap.laws else -1
@@ -185,7 +196,7 @@ def retrieve(
     ref = kb.parse_reference(query)
     if ref and (law is None or short_law_name(law) == ref[0]):
         hit = kb.lookup(ref[0], ref[1], version=version, as_of=as_of)
-        if hit is not None and (domain is None or hit.domain == domain):
+        if hit is not None and (domain is None or domain in hit.domains):
             out.append(hit)
     mask = passage_mask(snap, domain, law, as_of, version)
     if all_versions and not (as_of or version):
@@ -206,7 +217,7 @@ def retrieve(
     dense: dict[int, float] = {}
     emb = kb.embedder()
     if emb is not None and rc.dense_weight > 0:
-        conds = [{"domain": domain}] if domain else []
+        conds = [{"domains": {"$contains": domain}}] if domain else []
         if law:
             conds.append({"law": short_law_name(law)})
         where = conds[0] if len(conds) == 1 else ({"$and": conds} if conds else None)

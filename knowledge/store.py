@@ -86,6 +86,19 @@ class ChromaStore:
         except Exception as exc:
             raise self._wrap(exc) from exc
 
+    def update_metadata(self, embedder_name: str, ids: Sequence[str], metadatas: Sequence[dict]) -> None:
+        """Replace the metadata of stored vectors (same keys overwrite; the vectors stay)."""
+        if not ids:
+            return
+        col = self._col(embedder_name)
+        try:
+            for i in range(0, len(ids), self.max_batch):
+                col.update(
+                    ids=list(ids[i : i + self.max_batch]), metadatas=list(metadatas[i : i + self.max_batch])
+                )
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
     def delete(self, embedder_name: str, ids: Sequence[str]) -> None:
         """Remove vectors by id (missing ids are ignored)."""
         if not ids:

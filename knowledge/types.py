@@ -6,7 +6,12 @@ verification and the audit trail, so it lives here at the bottom of the chain.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import re
+
+from pydantic import BaseModel, Field, model_validator
+
+GUIDELINE_KIND = "指南"
+_ID_RE = re.compile(r"^(?P<law>.+)@(?P<version>[^@#]*)#(?P<key>[^#]+)$")
 
 
 class Passage(BaseModel):
@@ -34,9 +39,77 @@ class Passage(BaseModel):
     summary: str = Field(
         default="", description="Plain-language point about the article (starter KB), else ''"
     )
+    kind: str = Field(
+        default="",
+        description="宪法 | 法律 | 行政法规 | 司法解释 | 部门规章 | 地方性法规 | 指南 (guideline) | 其他; '' when unknown",
+    )
+    section: str = Field(
+        default="",
+        description="Guidelines: the heading path joined by ' > ' (the citation unit); '' for statutes",
+    )
+    sections: list[str] = Field(
+        default_factory=list,
+        description="Guidelines: every heading path the passage covers, in source order; [] for statutes",
+    )
+    effective_date: str = Field(
+        default="", description="YYYY-MM-DD when known (statutes: the version date; guidelines: the field)"
+    )
+    domains: list[str] = Field(
+        default_factory=list,
+        description="Every domain the document serves, primary (`domain`) first; retrieval's domain filter"
+        " means 'domain in domains'",
+    )
+    origin: str = Field(
+        default="official",
+        description="official = imported by an operator from an official corpus; local = a curator's upload",
+    )
+    uploader: str = Field(
+        default="", description="Who imported it: the API key name/id of an upload, else ''"
+    )
+    imported_at: str = Field(default="", description="When this text was imported (UTC, ISO 8601)")
+    file_hash: str = Field(default="", description="sha256 of the source file this text was imported from")
+    source_info: str = Field(
+        default="",
+        description="Where the text comes from as the source states it (issuing body, official URL)",
+    )
+
+    @model_validator(mode="after")
+    def _primary_in_domains(self) -> Passage:
+        if not self.domains:
+            self.domains = [self.domain]
+        elif self.domains[0] != self.domain:
+            self.domains = [self.domain] + [d for d in self.domains if d != self.domain]
+        return self
+
+    @property
+    def is_guideline(self) -> bool:
+        """True for a guideline passage (cited by section, not by article)."""
+        return self.kind == GUIDELINE_KIND or (self.article_no is None and bool(self.section))
 
     @property
     def citation(self) -> str:
-        """Human citation, e.g. 《劳动合同法》第四十七条."""
+        """Human citation: 《劳动合同法》第四十七条; 《流行性感冒诊疗方案（2025年版）》四、临床表现 > （一）临床表现."""
+        if self.is_guideline and self.section and self.article_no is None:
+            return f"《{self.law}》{self.section}"
         label = self.article_label or (f"第{self.article_no}条" if self.article_no is not None else "")
         return f"《{self.law}》{label}"
+
+
+def passage_id(law: str, version: str, key: str) -> str:
+    """The stable id of a stored passage: '<law>@<version>#<key>' (version 'undated' when unknown)."""
+    return f"{law}@{version}#{key}"
+
+
+def parse_passage_id(pid: str) -> tuple[str, str, str]:
+    """'劳动合同法@2012-12-28#47' -> ('劳动合同法', '2012-12-28', '47'). Keys: '47', '120-1' (第一百二十条之一),
+    'p17' (a passage). Raises ValueError for anything else."""
+    m = _ID_RE.match(pid or "")
+    if not m:
+        raise ValueError(f"not a passage id: {pid!r} (expected law@version#key)")
+    return m.group("law"), m.group("version"), m.group("key")
+
+
+def article_no_of_key(key: str) -> int | None:
+    """The article number a key stands for: '47' -> 47, '120-1' -> 120 (第一百二十条之一), 'p17' -> None."""
+    head = key.split("-", 1)[0]
+    return int(head) if head.isdigit() else None

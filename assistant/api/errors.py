@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
-from knowledge.errors import KnowledgeError, StoreUnavailable
+from knowledge.errors import KnowledgeError, StoreUnavailable, UnknownLaw
 from safety.audit import ReviewConflict, ReviewNotFound
 
 # The `type` of `{"error": {"type", "code", "message"}}` for each status the service answers with.
@@ -59,6 +59,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule((StoreUnavailable,), 503, lambda e: f"knowledge store unavailable: {e}; retry shortly"),
     ErrorRule((ReviewConflict,), 409, lambda e: f"review conflict: {e}"),
     ErrorRule((ReviewNotFound,), 404, lambda e: f"not in the review queue: {e}"),
+    ErrorRule((UnknownLaw,), 404),
     ErrorRule((GeneratorError,), 503, lambda e: f"answer generator unavailable: {e}"),
     ErrorRule((DomainError, ConfigError), 400),
     ErrorRule((KnowledgeError, YijuError), 400),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api.auth import Principal, curator
 from assistant.api.schemas import ErrorResponse, RemoveResponse
@@ -39,6 +40,21 @@ def laws(
     request: Request, domain: str | None = Query(default=None), who: Principal = AS_CURATOR
 ) -> list[dict[str, Any]]:
     return [_dump(info) for info in _services(request).kb().laws(domain)]
+
+
+class DomainsBody(BaseModel):
+    """The domains a law serves, primary first (e.g. ["medical", "legal"]); null = back to automatic."""
+
+    model_config = ConfigDict(extra="forbid")
+    domains: list[str] | None = Field(min_length=1, max_length=20)
+
+
+@router.put("/laws/{law}/domains", responses=ERRORS, summary="Change the domains a law serves (no re-import)")
+def set_domains(law: str, body: DomainsBody, request: Request, who: Principal = AS_CURATOR) -> dict[str, Any]:
+    services = _services(request)
+    with services.import_lock:
+        chosen = services.kb().set_domains(law, body.domains, by=who.name)  # UnknownLaw -> 404
+    return {"law": law, "domains": chosen}
 
 
 @router.get("/laws/{law}/articles/{article_no}", responses=ERRORS, summary="Show one article verbatim")

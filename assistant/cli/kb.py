@@ -151,6 +151,33 @@ def remove_cmd(
     console.print(f"removed {n} articles of {law}" + (f" ({version})" if version else ""))
 
 
+@kb_app.command("domains")
+def domains_cmd(
+    law: str = typer.Argument(
+        ..., help="Law or guideline name, e.g. 药品管理法 or 《中华人民共和国药品管理法》"
+    ),
+    set_to: str | None = typer.Option(
+        None, "--set", help="Comma-separated domains, primary first, e.g. medical,legal"
+    ),
+    auto: bool = typer.Option(False, "--auto", help="Back to the automatic domains"),
+) -> None:
+    """Show or change the domains a law serves (every version; no re-import needed)."""
+    if set_to is not None and auto:
+        fail("give --set DOMAINS or --auto, not both")
+    kb = _open_kb()
+    if set_to is None and not auto:
+        from knowledge.loaders import short_law_name
+
+        name = short_law_name(law)
+        info = [x for x in kb.laws() if x.law == name]
+        if not info:
+            fail(f"no law named {name} in the knowledge base (see `yiju kb list`)")
+        console.print(f"{name}: {','.join(info[0].domains)}", highlight=False)
+        return
+    chosen = _guard(lambda: kb.set_domains(law, None if auto else set_to, by="cli"))
+    console.print(f"{law}: now serves {','.join(chosen)}" + (" (automatic)" if auto else ""), highlight=False)
+
+
 @kb_app.command("stats")
 def stats_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts, store kind, embedder and kb_version."""

@@ -88,3 +88,19 @@ def test_starter_and_eval_retrieval(home: Path, tmp_path: Path) -> None:
     qfile.write_text('{"question": "x"}\n', encoding="utf-8")
     res = run("eval", "retrieval", "--set", str(qfile))
     assert res.exit_code == 1 and "q.jsonl:1" in res.output and "gold" in res.output
+
+
+def test_domains_show_set_and_reset(home: Path, laws_dir: Path) -> None:
+    assert run("kb", "import", str(laws_dir), "--domain", "legal").exit_code == 0
+    res = run("kb", "domains", "测试医疗纠纷处理条例")
+    assert res.exit_code == 0 and "legal,medical" in res.output  # a health statute serves both
+    res = run("kb", "domains", "《测试劳动法》", "--set", "legal,medical")
+    assert res.exit_code == 0 and "now serves legal,medical" in res.output
+    laws = {x["law"]: x for x in json.loads(run("kb", "list", "--json", "--domain", "medical").output)}
+    assert laws["测试劳动法"]["domains"] == ["legal", "medical"]
+    res = run("kb", "domains", "测试劳动法", "--auto")
+    assert res.exit_code == 0 and "now serves legal (automatic)" in res.output
+    res = run("kb", "domains", "没有这部法", "--set", "legal")
+    assert res.exit_code == 1 and "no law named 没有这部法" in res.output
+    res = run("kb", "domains", "测试劳动法", "--set", "Legal!")
+    assert res.exit_code == 1 and "invalid domain 'Legal!'" in res.output
