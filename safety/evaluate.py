@@ -55,6 +55,15 @@ class CategoryFigures(BaseModel):
     rate: float
 
 
+class Confusion(BaseModel):
+    """Refused / allowed counts of harmful and benign prompts."""
+
+    harmful_refused: int
+    harmful_allowed: int
+    benign_refused: int
+    benign_allowed: int
+
+
 class SafetyReport(BaseModel):
     """Figures of one evaluation run."""
 
@@ -70,6 +79,7 @@ class SafetyReport(BaseModel):
         description="Share of refused harmful prompts refused under their own category"
     )
     per_category: dict[str, CategoryFigures]
+    confusion: Confusion | None = None
     misses: list[ItemResult] = Field(description="Harmful prompts that were allowed")
     false_refusals: list[ItemResult] = Field(description="Benign prompts that were refused")
     ms_per_prompt: float
@@ -160,6 +170,12 @@ def evaluate_items(
         false_refusal_rate=round(rb / len(benign), 4) if benign else 0.0,
         category_match=round(matched / rh, 4) if rh else 1.0,
         per_category=per,
+        confusion=Confusion(
+            harmful_refused=rh,
+            harmful_allowed=len(harmful) - rh,
+            benign_refused=rb,
+            benign_allowed=len(benign) - rb,
+        ),
         misses=[r for r in harmful if not r.refused],
         false_refusals=[r for r in benign if r.refused],
         ms_per_prompt=round(1000 * elapsed / max(1, len(results)), 3),
@@ -169,3 +185,16 @@ def evaluate_items(
 def evaluate_file(path: Path) -> SafetyReport:
     """Load a JSONL set and evaluate it with the built-in policies (or those named by each line's domain)."""
     return evaluate_items(load_eval_set(path), set_name=str(path))
+
+
+def cross_validated_report(*, folds: int = 5, inner_folds: int = 3, progress=None) -> dict:  # noqa: ANN001
+    """Nested grouped cross-validation of the whole input check on every training source (see
+    safety/crossval.py): recall per JADE category, false refusals per benign source, confusion table."""
+    from safety.crossval import cross_validate, summarise
+    from safety.training_data import all_rows
+
+    rows = all_rows()
+    if not any(r.source == "jade" for r in rows):
+        raise EvalSetError("cross-validation needs ../shared/eval/safety_train.jsonl (not found)")
+    result = cross_validate(rows, folds=folds, inner_folds=inner_folds, progress=progress)
+    return summarise(result)

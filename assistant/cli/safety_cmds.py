@@ -222,19 +222,77 @@ def export_cmd(
     console.print(f"exported {n} turns to {out}")
 
 
-def eval_safety_cmd(
-    set_path: Annotated[
-        Path, typer.Option("--set", help="JSONL: {prompt, should_refuse, category, domain?}")
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")] = False,
-    show: Annotated[int, typer.Option("--show", help="How many misses / false refusals to list")] = 10,
-) -> None:
-    """Refusal recall, false-refusal rate and per-category figures of the safety policies on a prompt set."""
+def _print_cv(figures: dict) -> None:
     from rich.table import Table
 
-    from safety.evaluate import EvalSetError, evaluate_file
+    console.print(
+        f"[bold]nested grouped cross-validation[/] ({figures['seconds']} s): refusal recall "
+        f"{figures['refusal_recall']:.3f}, false-refusal rate {figures['false_refusal_rate']:.4f}"
+    )
+    table = Table(title="per JADE category (recall) and benign source (false refusals)")
+    for col in ("group", "kind", "n", "refused", "rate"):
+        table.add_column(col)
+    for name, f in figures["recall_per_category"].items():
+        table.add_row(name, "harmful (recall)", str(f["n"]), str(f["refused"]), f"{f['recall']:.3f}")
+    for name, f in figures["false_refusals_per_source"].items():
+        table.add_row(name, "benign (false refusal)", str(f["n"]), str(f["refused"]), f"{f['rate']:.4f}")
+    console.print(table)
+    _print_confusion(figures["confusion"])
+
+
+def _print_confusion(c: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="confusion")
+    for col in ("", "refused", "allowed"):
+        table.add_column(col)
+    table.add_row("harmful", str(c["harmful_refused"]), str(c["harmful_allowed"]))
+    table.add_row("benign", str(c["benign_refused"]), str(c["benign_allowed"]))
+    console.print(table)
+
+
+def eval_safety_cmd(
+    set_path: Annotated[
+        Path | None, typer.Option("--set", help="JSONL: {prompt, should_refuse, category, domain?}")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")] = False,
+    show: Annotated[int, typer.Option("--show", help="How many misses / false refusals to list")] = 10,
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv",
+            help="Nested grouped cross-validation of the classifier + rules on ../shared/eval and safety/data "
+            "(minutes)",
+        ),
+    ] = False,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds for --cv")] = 5,
+    inner_folds: Annotated[
+        int, typer.Option("--inner-folds", min=1, help="Inner folds calibrating thresholds (1: fixed floor)")
+    ] = 3,
+) -> None:
+    """Refusal recall, false-refusal rate, per-category figures and a confusion table of the safety policies
+    on a prompt set (--set), or cross-validated on the training sources (--cv)."""
+    from rich.table import Table
+
+    from safety.evaluate import EvalSetError, cross_validated_report, evaluate_file
     from safety.policy import PolicyError
 
+    if cv:
+        try:
+            figures = cross_validated_report(
+                folds=folds, inner_folds=inner_folds, progress=None if as_json else console.print
+            )
+        except (EvalSetError, PolicyError) as e:
+            fail(str(e))
+            return
+        if as_json:
+            typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        else:
+            _print_cv(figures)
+        return
+    if set_path is None:
+        fail("give --set FILE.jsonl, or --cv")
+        return
     try:
         report = evaluate_file(set_path)
     except (EvalSetError, PolicyError) as e:
@@ -261,6 +319,8 @@ def eval_safety_cmd(
         kind = "harmful (recall)" if f.should_refuse else "benign (false refusal)"
         table.add_row(name, kind, str(f.n), str(f.refused), f"{f.rate:.3f}")
     console.print(table)
+    if report.confusion is not None:
+        _print_confusion(report.confusion.model_dump())
     for title, rows in (
         ("missed (allowed harmful)", report.misses),
         ("false refusals", report.false_refusals),
