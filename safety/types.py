@@ -25,14 +25,38 @@ class Question(BaseModel):
 
 
 class Citation(BaseModel):
-    """One 【依据】 entry: a reference to an article, with its verbatim text once verified."""
+    """One 【依据】 entry: an article of a statute or a section of a guideline, with its verbatim text once verified.
 
-    law: str
+    A statute is cited by article (`article_no`/`article_label`, optionally a `clause` such as 第（五）项), a
+    guideline by its heading path (`section`). Verification fills `text`, `passage_id` and the document's
+    edition and provenance from the retrieved passage."""
+
+    law: str = Field(description="Short title: 劳动合同法 / 流行性感冒诊疗方案（2025年版）")
     article_no: int | None = None
-    article_label: str = ""
+    article_label: str = Field(default="", description="第四十七条 / 第一百二十条之一, as in the source")
+    clause: str = Field(
+        default="", description="The 款/项 the answer rests on, e.g. 第（五）项; '' = whole article"
+    )
+    section: str = Field(default="", description="Guidelines: heading path joined by ' > '; '' for statutes")
     passage_id: str | None = Field(default=None, description="Id of the retrieved Passage it was matched to")
-    text: str = Field(default="", description="Verbatim article text from the knowledge base")
-    version: str = ""
+    text: str = Field(default="", description="Verbatim article/section text from the knowledge base")
+    version: str = Field(default="", description="Version (edition) date of the document, YYYY-MM-DD")
+    effective_date: str = Field(default="", description="Date it took effect, YYYY-MM-DD, when known")
+    kind: str = Field(
+        default="", description="法律 | 行政法规 | 司法解释 | 部门规章 | 指南 | …; '' when unknown"
+    )
+    source: str = Field(
+        default="", description="Provenance as the source states it (issuing body, official URL)"
+    )
+    origin: str = Field(default="", description="official | local (a curator's upload); '' when unknown")
+
+    @property
+    def ref(self) -> str:
+        """How the citation reads: 《劳动合同法》第四十六条第（五）项 / 《流行性感冒诊疗方案（2025年版）》十、治疗."""
+        if self.section and self.article_no is None:
+            return f"《{self.law}》{self.section}"
+        label = self.article_label or (f"第{self.article_no}条" if self.article_no is not None else "")
+        return f"《{self.law}》{label}{self.clause if label else ''}"
 
 
 class Answer(BaseModel):

@@ -68,7 +68,7 @@ def answer_html(result: Any) -> str:
         parts.append(f'<div class="yiju-section yiju-points"><h4>【要点】</h4><ol>{points}</ol></div>')
         cites = []
         for c in result.citations:
-            label = f"《{c.law}》{c.article_label or (f'第{c.article_no}条' if c.article_no else '')}"
+            label = c.ref  # 《法》第X条, or a guideline's 《指南》section path
             cites.append(
                 f'<details class="yiju-citation"><summary>{escape(label)}</summary>'
                 f'<blockquote class="yiju-article-text">{escape(c.text)}</blockquote></details>'

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from assistant.domains import DomainSpec
 from assistant.generators.base import GenParams, Message
 from assistant.generators.config import ExtractiveConfig
+from assistant.grounding.citations import passage_section
 from assistant.grounding.format import render
 from assistant.grounding.overlap import content_grams, coverage, names_article
 from assistant.routing import keyword_hits
@@ -87,6 +88,16 @@ def classify(question: str, passages: Sequence[Passage], domain: DomainSpec) -> 
     return best
 
 
+def _cite(p: Passage) -> Citation:
+    """The (unverified) citation of a passage: its article, or a guideline's section."""
+    return Citation(
+        law=p.law,
+        article_no=p.article_no,
+        article_label=p.article_label or article_label(p.article_no),
+        section=passage_section(p),
+    )
+
+
 class ExtractiveGenerator:
     """Builds 【分类】/【要点】/【依据】 from the retrieved passages in `params` (the messages are ignored)."""
 
@@ -119,18 +130,11 @@ class ExtractiveGenerator:
             seen_units.add(unit)
             if len(unit) > self.config.max_sentence_chars:
                 unit = unit[: self.config.max_sentence_chars - 1] + "…"
-            points.append(f"{unit.rstrip('；;。，,')}（{p.citation}）")
+            points.append(f"{unit.rstrip('；;。，,')}（{_cite(p).ref}）")
             if rank not in cited_ranks:
                 cited_ranks.append(rank)
         used = [passages[r] for r in cited_ranks]
-        citations = [
-            Citation(
-                law=p.law,
-                article_no=p.article_no,
-                article_label=p.article_label or article_label(p.article_no),
-            )
-            for p in used
-        ]
+        citations = [_cite(p) for p in used]
         return Answer(
             category=classify(question, used or passages, domain), points=points, citations=citations
         )

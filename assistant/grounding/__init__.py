@@ -3,6 +3,7 @@
 | module | job |
 |---|---|
 | `format` | the 【分类】/【要点】/【依据】 format: `parse` generator text into an `Answer`, `render` it for users |
+| `refs` | what text cites: `find_refs` (《法》第X条之一, nested 《〈〉》 titles, bare names, guideline sections), `normalize_law` |
 | `citations` | `verify_citations` (【依据】 against retrieved passages), `scrub_point` (citations inside key points), `ground` (both) |
 | `basis` | `select_basis`: which retrieved passages an answer may rest on |
 | `overlap` | question ↔ passage text overlap (`content_grams`, `coverage`, `names_article`) shared by basis and composer |
@@ -19,10 +20,8 @@ from assistant.grounding.citations import (
     REMOVED_CITATION,
     CitationCheck,
     Grounding,
-    find_citations,
+    citation_of,
     ground,
-    normalize_law,
-    parse_citation,
     scrub_point,
     verify_citations,
 )
@@ -36,6 +35,7 @@ from assistant.grounding.format import (
     split_sections,
 )
 from assistant.grounding.overlap import content_grams, coverage, names_article, passage_grams
+from assistant.grounding.refs import Ref, find_citations, find_refs, normalize_law, parse_citation
 
 __all__ = [
     "REMOVED_CITATION",
@@ -43,6 +43,9 @@ __all__ = [
     "AnswerFormatError",
     "CitationCheck",
     "Grounding",
+    "Ref",
+    "citation_of",
+    "find_refs",
     "content_grams",
     "coverage",
     "find_citations",

@@ -1,37 +1,37 @@
-"""Citation verification and scrubbing: a citation reaches the user only if it names a retrieved article.
+"""Citation verification: a citation reaches the user only if it names a retrieved article or section.
 
-`verify_citations` checks 【依据】: matching is on (normalised law name, article number). Law names tolerate
-《》, the 中华人民共和国 prefix, version notes such as （2018修正）, and whitespace; article numbers may be
-Chinese or Arabic numerals. A matched citation gets the passage's verbatim text and id; everything else is
-removed (never repaired into a different article), so citation precision is 1.00 by construction.
-`scrub_point` does the same for citations written inside a key point (they are replaced by a notice), and
-`ground` applies both to a whole answer.
+`verify_citations` checks 【依据】. A statute citation matches on (normalised law name, article number,
+之X); a guideline citation on (normalised title, heading path): the cited section must be the passage's
+own section or an ancestor of it (《流行性感冒诊疗方案（2025年版）》四、临床表现 covers
+四、临床表现 > （一）临床表现). A matched citation gets the passage's verbatim text, id, edition and provenance;
+everything else is removed (never repaired into a different article), so citation precision is 1.00 by
+construction. `ground` then makes the key points agree with 【依据】: every article or section a point
+names is in 【依据】 — added when it was retrieved, replaced by `REMOVED_CITATION` when it was not.
+Words quoted verbatim from a retrieved passage (本法第四十四条, a regulation's 依照劳动合同法第八十二条) are
+the law's own and stay as they are.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from knowledge.numerals import ARTICLE_NUMERAL, article_label, cn_to_int, parse_article_no
+from assistant.grounding.refs import (
+    Ref,
+    article_sub,
+    find_refs,
+    normalize_law,
+    normalize_section,
+    parse_citation,
+    section_within,
+)
+from knowledge.numerals import article_label, int_to_cn, parse_article_no
 from knowledge.types import Passage
 from safety.types import Answer, Citation
 
-_PREFIXES = ("中华人民共和国", "中國人民共和國")
-_VERSION_NOTE = re.compile(r"[（(][^（）()]*[)）]\s*$")
-_BOOK = re.compile(r"[《》〈〉<>“”\"'‘’\s]")
-_NUM = ARTICLE_NUMERAL
-# 《中华人民共和国劳动合同法》第四十七条 / 劳动合同法第47条 / 《民法典》第1165条第一款
-_LAW_SUFFIX = r"(?:法典|法|条例|规定|办法|解释|细则|规则|决定|准则|指南|规范|共识)"
-_CITATION_RE = re.compile(
-    rf"(?P<law>《[^《》]{{1,60}}》|[\u4e00-\u9fffA-Za-z（）()]{{1,40}}?{_LAW_SUFFIX}(?:[(（][^()（）]{{0,20}}[)）])?(?=\s*第|$|[，。、；：,.;:\s）)]))"
-    rf"\s*(?:第\s*(?P<no>{_NUM})\s*条(?:\s*之\s*(?P<sub>{_NUM}))?)?"
-)
-# Words that run into an unbracketed law name in prose: "依据民法典…" / "和劳动法…".
-_LEAD_WORDS = re.compile(r"^(?:依据|根据|按照|依照|参照|适用|违反|符合|对照|见|如|和|及|与|以及|或|、)+")
+REMOVED_CITATION = "〔未核实的引用已删除〕"
+_BOOK_LABEL = str.maketrans("", "", "《》〈〉<> ")
 
 
 class CitationCheck(BaseModel):
@@ -50,98 +50,102 @@ class CitationCheck(BaseModel):
         return not self.removed
 
 
-def normalize_law(name: str) -> str:
-    """Canonical law name for matching: no 《》, no 中华人民共和国 prefix, no trailing (2018修正) note."""
-    s = unicodedata.normalize("NFKC", name or "")
-    s = _BOOK.sub("", s)
-    s = _LEAD_WORDS.sub("", s) or s
-    # Strip version notes possibly stacked: 劳动合同法(2012修正)
-    while True:
-        stripped = _VERSION_NOTE.sub("", s)
-        if stripped == s:
-            break
-        s = stripped
-    for prefix in _PREFIXES:
-        if s.startswith(prefix) and len(s) > len(prefix):
-            s = s[len(prefix) :]
-            break
-    return s
-
-
-def parse_citation(text: str) -> tuple[str, int | None]:
-    """Split a citation string such as "《劳动合同法》第四十七条" into ("劳动合同法", 47).
-
-    The law name is normalised (see `normalize_law`); the article number is None when the string names
-    no 第X条. Raises ValueError when no law name can be found.
-    """
-    m = _CITATION_RE.search(unicodedata.normalize("NFKC", text).replace(" ", "") or "")
-    if not m:
-        raise ValueError(f"not a citation: {text!r}")
-    law = normalize_law(m.group("law"))
-    if not law:
-        raise ValueError(f"not a citation: {text!r}")
-    no = cn_to_int(m.group("no")) if m.group("no") else None
-    return law, no
-
-
-def find_citations(text: str) -> list[tuple[str, int | None]]:
-    """All (law, article_no) citations mentioned in free text, in order, without duplicates."""
-    seen: list[tuple[str, int | None]] = []
-    for m in _CITATION_RE.finditer(unicodedata.normalize("NFKC", text or "")):
-        if not m.group("no") and not m.group("law").startswith("《"):
-            continue  # a bare word ending in 法 (方法, 办法) is not a citation
-        law = normalize_law(m.group("law"))
-        no = cn_to_int(m.group("no")) if m.group("no") else None
-        if law and (law, no) not in seen:
-            seen.append((law, no))
-    return seen
-
-
-def _citation_key(c: Citation) -> tuple[str, int | None, str]:
-    no = c.article_no
-    if no is None and c.article_label:
-        no = parse_article_no(c.article_label)
-    if no is None and not c.article_label:
-        # The law field may carry the whole citation string ("《民法典》第一千一百六十五条").
-        try:
-            law, no = parse_citation(c.law)
-            return law, no, ""
-        except ValueError:
-            pass
-    return normalize_law(c.law), no, _BOOK.sub("", c.article_label)
-
-
-def _passage_laws(p: Passage) -> set[str]:
+# ---------------------------------------------------------------------- passages
+def passage_laws(p: Passage) -> set[str]:
+    """The normalised names a passage answers to (short and full title)."""
     return {normalize_law(x) for x in (p.law, p.law_full) if x}
 
 
+def passage_section(p: Passage) -> str:
+    """A guideline passage's heading path ('' for statutes and for guideline articles such as 第7条)."""
+    return "" if p.article_no is not None else str(getattr(p, "section", "") or "")
+
+
+def passage_sections(p: Passage) -> list[str]:
+    """Every heading path a guideline passage covers, its own section first."""
+    own = passage_section(p)
+    more = [s for s in (getattr(p, "sections", None) or []) if s] if p.article_no is None else []
+    return [s for s in dict.fromkeys([own, *more]) if s]
+
+
+def passage_sub(p: Passage) -> int | None:
+    """The 之X of an inserted article's passage (第一百二十条之一 → 1)."""
+    return article_sub(p.article_label)
+
+
+def citation_of(p: Passage, section: str = "", clause: str = "") -> Citation:
+    """The verified 【依据】 entry for a retrieved passage (verbatim text, edition, provenance)."""
+    return Citation(
+        law=p.law,
+        article_no=p.article_no,
+        article_label=p.article_label or article_label(p.article_no),
+        clause=clause if p.article_no is not None else "",
+        section=section or passage_section(p),
+        passage_id=p.id,
+        text=p.text,
+        version=p.version,
+        effective_date=str(getattr(p, "effective_date", "") or ""),
+        kind=str(getattr(p, "kind", "") or ""),
+        source=str(getattr(p, "source_info", "") or ""),
+        origin=str(getattr(p, "origin", "") or ""),
+    )
+
+
+def _display_section(cited: str, p: Passage) -> str:
+    """The heading path to show for a cited section: the passage's own path, or the cited subsection's."""
+    own = passage_section(p)
+    if own and section_within(cited, own):
+        return own
+    for path in passage_sections(p):
+        if section_within(cited, path):
+            depth = normalize_section(cited).count(">") + 1
+            return " > ".join(x.strip() for x in path.split(">")[:depth])
+    return own
+
+
+# ---------------------------------------------------------------------- 【依据】
+def _citation_key(c: Citation) -> tuple[str, int | None, int | None, str]:
+    no = c.article_no
+    if no is None and c.article_label:
+        no = parse_article_no(c.article_label)
+    sub = article_sub(c.article_label)
+    if no is None and not c.article_label and not c.section:
+        try:  # the law field may carry the whole citation string ("《民法典》第一千一百六十五条")
+            law, no = parse_citation(c.law)
+            return law, no, article_sub(c.law), ""
+        except ValueError:
+            pass
+    return normalize_law(c.law), no, sub, c.section
+
+
 def _match(c: Citation, passages: Sequence[Passage]) -> Passage | None:
-    law, no, label = _citation_key(c)
+    law, no, sub, section = _citation_key(c)
     if not law:
         return None
+    label = c.article_label.translate(_BOOK_LABEL)
     candidates: list[Passage] = []
     for p in passages:
-        if law not in _passage_laws(p):
+        if law not in passage_laws(p):
             continue
         if no is not None:
-            if p.article_no == no:
+            if p.article_no == no and passage_sub(p) == sub:
                 candidates.append(p)
-        elif p.article_no is None and label and _BOOK.sub("", p.article_label) == label:
-            # Free passages (guidelines without 第X条) are matched by their label.
-            candidates.append(p)
+        elif section:
+            if any(section_within(section, path) for path in passage_sections(p)):
+                candidates.append(p)
+        elif p.article_no is None and label and p.article_label.translate(_BOOK_LABEL) == label:
+            candidates.append(p)  # free passages with a label of their own (一、)
         elif c.passage_id and p.id == c.passage_id:
             candidates.append(p)
+        elif not label and p.article_no is None and passage_sections(p):
+            candidates.append(p)  # a guideline cited by title alone: its best-ranked retrieved section
     if not candidates:
         return None
-    if c.version:
-        same = [p for p in candidates if p.version == c.version]
+    for attr, want in (("version", c.version), ("id", c.passage_id)):
+        same = [p for p in candidates if want and getattr(p, attr) == want]
         if same:
             return same[0]
-    if c.passage_id:
-        same = [p for p in candidates if p.id == c.passage_id]
-        if same:
-            return same[0]
-    # Otherwise the best-ranked retrieved version (passages arrive in retrieval order).
+    # Otherwise the best-ranked retrieved passage (passages arrive in retrieval order).
     return max(candidates, key=lambda p: p.score) if any(p.score for p in candidates) else candidates[0]
 
 
@@ -162,66 +166,42 @@ def verify_citations(answer: Answer, passages: Sequence[Passage]) -> CitationChe
         if p.id in used:
             continue
         used.add(p.id)
-        kept.append(
-            Citation(
-                law=p.law,
-                article_no=p.article_no,
-                article_label=p.article_label or article_label(p.article_no),
-                passage_id=p.id,
-                text=p.text,
-                version=p.version,
-            )
-        )
+        section = _display_section(c.section, p) if c.section else ""
+        kept.append(citation_of(p, section=section, clause=c.clause))
     return CitationCheck(answer=answer.model_copy(update={"citations": kept}), removed=removed)
 
 
-# ---------------------------------------------------------------------- citations inside key points
-REMOVED_CITATION = "〔未核实的引用已删除〕"
-# 《X法》第N条 (explicit) or X法第N条 (bare: the name is a run of CJK ending in a law-type word).
-_CITE_SPAN = re.compile(
-    r"《(?P<blaw>[^《》]{1,60})》\s*(?:的)?\s*第\s*(?P<bno>" + ARTICLE_NUMERAL + r")\s*条"
-    r"|(?P<law>[\u4e00-\u9fff]{1,30}?(?:法|条例|规定|办法|解释|细则))\s*第\s*(?P<no>"
-    + ARTICLE_NUMERAL
-    + r")\s*条"
-)
-_SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|解释|细则)$")
-# Words (single-character prepositions included) that often precede a bare law name in prose.
-_PROSE_LEAD_WORDS = re.compile(
-    r"^(?:依照|按照|根据|依据|违反|参照|适用|对照|符合|依|按|据|见|即|由|和|与|及|或)+"
-)
+# ---------------------------------------------------------------------- key points
+def _quoted(point: str, ref: Ref, basis: Sequence[Passage]) -> bool:
+    """True when the reference sits inside words quoted verbatim from a retrieved passage (the law's own)."""
+    before = point[max(0, ref.start - 4) : ref.start]
+    window = (before + point[ref.start : ref.end]).strip()
+    return len(window) >= 6 and any(window in p.text for p in basis)
 
 
-def _names_retrieved(law: str, no: int | None, basis: Sequence[Passage]) -> bool:
-    law = normalize_law(law)
-    return any(no == p.article_no and law in _passage_laws(p) for p in basis)
+def _passage_for(ref: Ref, basis: Sequence[Passage]) -> Passage | None:
+    """The retrieved passage a reference names, if any."""
+    if ref.section_unknown:
+        return None
+    label = f"第{int_to_cn(ref.article_no)}条之{int_to_cn(ref.sub)}" if ref.article_no and ref.sub else ""
+    return _match(
+        Citation(law=ref.law, article_no=ref.article_no, article_label=label, section=ref.section), basis
+    )
 
 
-def scrub_point(point: str, basis: Sequence[Passage]) -> tuple[str, bool]:
-    """Replace citations inside a key point that name no retrieved article; report whether any was replaced.
-
-    A point quoting an article verbatim is left alone (its 本法第X条 cross-references are the law's own
-    words); so are cross-references such as 本法第四十七条 / 前款 that name no other law.
-    """
-    body = re.sub(r"（《[^》]*》第[^）]*条）$", "", point).strip().rstrip("；;。")
-    pieces = [x.strip() for x in re.split(r"[：:]", body) if x.strip()]
-    if pieces and any(all(x in p.text for x in pieces) for p in basis):
-        return point, False  # verbatim statements (a list item joined to its lead-in included)
-
-    def repl(m: re.Match) -> str:
-        if m.group("blaw") is not None:
-            law, no = m.group("blaw"), parse_article_no(m.group("bno"))
-            return m.group(0) if _names_retrieved(law, no, basis) else REMOVED_CITATION
-        law, no = _PROSE_LEAD_WORDS.sub("", m.group("law")), parse_article_no(m.group("no"))
-        if law.startswith("本") or _SELF_REFERENCE.search(law) or len(law) < 2:
-            return m.group(0)  # 本法第四十七条: a reference inside the quoted law itself
-        # Any suffix of the bare run may be the law's name (…终止劳动合同法第十条 → 劳动合同法).
-        if any(_names_retrieved(law[i:], no, basis) for i in range(len(law) - 1)):
-            return m.group(0)
-        lead = m.group("law")[: len(m.group("law")) - len(law)]
-        return lead + REMOVED_CITATION
-
-    new = _CITE_SPAN.sub(repl, point)
-    return new, new != point
+def _in_basis(ref: Ref, citations: Sequence[Citation]) -> bool:
+    """True when 【依据】 holds what the reference names (a section: the same, an ancestor or a descendant)."""
+    names = set(ref.names())
+    for c in citations:
+        if normalize_law(c.law) not in names:
+            continue
+        if ref.article_no is not None:
+            if c.article_no == ref.article_no and article_sub(c.article_label) == ref.sub:
+                return True
+        elif ref.section and c.section and not ref.section_unknown:
+            if section_within(ref.section, c.section) or section_within(c.section, ref.section):
+                return True
+    return False
 
 
 class Grounding(BaseModel):
@@ -232,6 +212,9 @@ class Grounding(BaseModel):
         default_factory=list, description="【依据】 entries matching nothing retrieved"
     )
     scrubbed_points: int = Field(default=0, description="Key points in which a citation was replaced")
+    added: list[Citation] = Field(
+        default_factory=list, description="Retrieved articles a point named that 【依据】 lacked (now added)"
+    )
 
     @property
     def changed(self) -> bool:
@@ -239,17 +222,84 @@ class Grounding(BaseModel):
         return bool(self.removed) or self.scrubbed_points > 0
 
 
+def _sections_by_title(basis: Sequence[Passage], citations: Sequence[Citation]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in basis:
+        for law in passage_laws(p):
+            out.setdefault(law, []).extend(passage_sections(p))
+    for c in citations:
+        if c.section:
+            out.setdefault(normalize_law(c.law), []).append(c.section)
+    return out
+
+
+def scrub_point(
+    point: str, basis: Sequence[Passage], citations: list[Citation] | None = None
+) -> tuple[str, bool, list[Citation]]:
+    """Make one key point name only what 【依据】 holds.
+
+    `citations` is the verified 【依据】 (not modified): a reference to a retrieved passage missing from it
+    is returned for adding, one to anything else is replaced by `REMOVED_CITATION`. Returns (point,
+    whether anything was replaced, citations to add).
+    """
+    citations = list(citations or [])
+    refs = find_refs(point, _sections_by_title(basis, citations))
+    added: list[Citation] = []
+    cuts: list[tuple[int, int, str]] = []
+    for i, ref in enumerate(refs):
+        if ref.self_reference or _quoted(point, ref, basis):
+            continue
+        if _in_basis(ref, citations + added):
+            continue
+        p = _passage_for(ref, basis)
+        if p is not None:
+            section = _display_section(ref.section, p) if ref.section else ""
+            added.append(citation_of(p, section=section, clause=ref.clause))
+            continue
+        followers = []
+        for r in refs[i + 1 :]:
+            if not r.follower:
+                break
+            followers.append(r)
+        followers_kept = any(_in_basis(r, citations + added) or _passage_for(r, basis) for r in followers)
+        if ref.title_end > 0 and followers_kept:
+            cuts.append(
+                (ref.title_end, ref.end, REMOVED_CITATION)
+            )  # keep the title the kept articles hang on
+        elif ref.follower:
+            cuts.append((ref.start, ref.end, ""))
+        else:  # the whole reference; prose before a bare name (依照…) stays
+            cuts.append((ref.start, ref.end, REMOVED_CITATION))
+    if not cuts:
+        return point, False, added
+    out = point
+    for start, end, repl in sorted(cuts, reverse=True):
+        out = out[:start] + repl + out[end:]
+    return out, True, added
+
+
 def ground(answer: Answer, basis: Sequence[Passage]) -> Grounding:
-    """Verify an answer against the passages it may rest on: `verify_citations`, then `scrub_point` on each point."""
+    """Verify an answer against the passages it may rest on: 【依据】 checked, then every key point scrubbed.
+
+    Afterwards no key point names an article or section that is not in 【依据】 (except inside words quoted
+    verbatim from a retrieved passage), and every 【依据】 entry is a retrieved passage with its verbatim text.
+    """
     check = verify_citations(answer, basis)
+    citations = list(check.answer.citations)
+    added: list[Citation] = []
     points: list[str] = []
     scrubbed = 0
     for point in check.answer.points:
-        point, changed = scrub_point(point, basis)
+        point, changed, more = scrub_point(point, basis, citations)
+        for c in more:
+            if c.passage_id not in {x.passage_id for x in citations}:
+                citations.append(c)
+                added.append(c)
         scrubbed += changed
         points.append(point)
     return Grounding(
-        answer=check.answer.model_copy(update={"points": points}),
+        answer=check.answer.model_copy(update={"points": points, "citations": citations}),
         removed=check.removed,
         scrubbed_points=scrubbed,
+        added=added,
     )

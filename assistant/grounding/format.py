@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from assistant.errors import GeneratorError
-from knowledge.numerals import ARTICLE_DIGIT, ARTICLE_SUFFIX, article_label, parse_article_no
+from assistant.grounding.refs import Ref, clean_title, find_refs, normalize_law, title_spans
+from knowledge.numerals import ARTICLE_NUMERAL, article_label, int_to_cn
 from safety.types import Answer, Citation
 
 SECTIONS = ("分类", "要点", "依据")
@@ -37,8 +38,10 @@ _HEADING = re.compile(
 _BULLET = re.compile(
     r"^\s*(?:\d{1,2}\s*[\.、．\)）:]|[（(]\s*\d{1,2}\s*[)）]|[-*•·]|[一二三四五六七八九十]+\s*[、.．])\s*"
 )
-_CITATION = re.compile(
-    r"《\s*([^》\n]{1,60}?)\s*》\s*(?:的)?\s*第\s*(" + ARTICLE_DIGIT + r"{1,8})\s*条" + ARTICLE_SUFFIX
+_META = re.compile(r"〔[^〔〕]*〕")
+# A 【依据】 line may also name a law without 《》: 劳动合同法第四十七条.
+_BARE_START = re.compile(
+    rf"^[\u4e00-\u9fff]{{1,30}}?(?:法典|法|条例|规定|办法|解释|细则)\s*第\s*{ARTICLE_NUMERAL}\s*条"
 )
 _DISCLAIMER_MARKERS = ("仅供参考", "免责声明", "不构成", "遵医嘱", "咨询执业律师")
 
@@ -73,27 +76,68 @@ def _points_from_lines(lines: list[str]) -> list[str]:
     for line in lines:
         if any(marker in line for marker in _DISCLAIMER_MARKERS) and not _BULLET.match(line):
             continue  # a disclaimer the model appended is not a key point
-        point = _BULLET.sub("", line, count=1).strip().rstrip("；;")
+        bare = _BULLET.sub("", line, count=1).strip()
+        point = bare.rstrip("；;") or bare  # a point that is only punctuation stays what it was
         if point:
             points.append(point)
     return points
 
 
+def _label(ref: Ref) -> str:
+    if ref.article_no is None:
+        return (
+            ref.label
+        )  # an unreadable number (第九九九九条) keeps its label as written; verification removes it
+    return article_label(ref.article_no) + (f"之{int_to_cn(ref.sub)}" if ref.sub else "")
+
+
+def _line_citations(line: str) -> list[Citation]:
+    """The citations one 【依据】 line names: articles, or a guideline section, or a title alone."""
+    spans = title_spans(line)
+    head = line
+    # Text after the first colon that follows a title is the quoted article/section, not more citations.
+    colon = re.search(r"[：:]", line[spans[0][1] :]) if spans else re.search(r"[：:]", line)
+    if colon:
+        head = line[: (spans[0][1] if spans else 0) + colon.start()]
+    refs = [r for r in find_refs(head) if r.label and not r.self_reference]
+    if refs:
+        return [
+            Citation(law=r.title, article_no=r.article_no, article_label=_label(r), clause=r.clause)
+            for r in refs
+        ]
+    if not spans:
+        return []
+    start, end = spans[0]
+    rest = _META.sub("", head[end:]).strip().rstrip("；;，,")
+    return [Citation(law=clean_title(line[start:end]), section=rest)]
+
+
 def parse_citations(body: str) -> list[Citation]:
-    """All 《法》第X条 references in a block of text, in order, de-duplicated."""
-    seen: set[tuple[str, int | None]] = set()
+    """The citations of a 【依据】 block, in order, de-duplicated.
+
+    One entry a line (`- 《劳动合同法》第四十七条`, `《流行性感冒诊疗方案（2025年版）》十、治疗 > （三）抗病毒治疗`,
+    several articles of one law after 、); lines that do not start with a citation (the quoted text of a
+    rendered answer) are skipped.
+    """
+    seen: set[tuple[str, int | None, str, str]] = set()
     out: list[Citation] = []
-    for m in _CITATION.finditer(body):
-        law = short_law_name(m.group(1))
-        number = parse_article_no(m.group(2))
-        key = (law, number)
-        if not law or key in seen:
+    in_quote = False  # inside the verbatim text a rendered entry quotes after its ：
+    for raw in body.splitlines():
+        stripped = raw.strip()
+        line = _BULLET.sub("", stripped, count=1).strip()
+        if not line:
             continue
-        seen.add(key)
-        # An unreadable number (第九九九九条) keeps its label as written: verification will remove it, and
-        # render/parse round-trip it unchanged.
-        label = article_label(number) if number is not None else f"第{m.group(2)}条"
-        out.append(Citation(law=law, article_no=number, article_label=label))
+        new_entry = line != stripped or line.startswith("《") or bool(_BARE_START.match(line))
+        if in_quote and not new_entry:
+            continue
+        found = _line_citations(line)
+        in_quote = bool(found) and bool(re.search(r"[：:]\s*\S", line))
+        for c in found:
+            key = (normalize_law(c.law), c.article_no, c.article_label, c.section)
+            if not key[0] or key in seen:
+                continue
+            seen.add(key)
+            out.append(c)
     return out
 
 
@@ -121,17 +165,39 @@ def parse(text: str) -> Answer:
     return Answer(category=category, points=points, citations=citations, raw=text)
 
 
+def citation_meta(c: Citation) -> str:
+    """Edition and provenance of a verified citation, e.g. 〔2012-12-28 版〕 / 〔施行 2023-09-13 · 国家卫生健康委员会〕."""
+    parts: list[str] = []
+    if c.section and c.article_no is None:
+        if c.effective_date:
+            parts.append(f"施行 {c.effective_date}")
+    elif c.version:
+        parts.append(f"{c.version} 版")
+        if c.effective_date and c.effective_date != c.version:
+            parts.append(f"施行 {c.effective_date}")
+    issuer = re.split(r"[《；;，,（(]", c.source, maxsplit=1)[0].strip() if c.source else ""
+    if issuer and len(issuer) <= 20 and "/" not in issuer:
+        parts.append(issuer)
+    if c.origin == "local":
+        parts.append("本机构上传")
+    return f"〔{' · '.join(parts)}〕" if parts else ""
+
+
 def render(answer: Answer, *, with_text: bool = True, with_disclaimer: bool = True) -> str:
-    """Render an answer in the fixed format users see; citations carry their verbatim article text."""
+    """Render an answer in the fixed format users see.
+
+    Each 【依据】 entry reads `- 《劳动合同法》第四十七条〔2012-12-28 版〕：<verbatim text>` (a guideline:
+    `- 《流行性感冒诊疗方案（2025年版）》十、治疗 > （三）抗病毒治疗：…`); `with_text=False` gives the bare
+    references (what a generator writes).
+    """
     lines = [f"【分类】{answer.category}", "【要点】"]
     lines += [f"{i}. {p}" for i, p in enumerate(answer.points, 1)]
     lines.append("【依据】")
     if not answer.citations:
         lines.append("（无）")
     for c in answer.citations:
-        label = c.article_label or article_label(c.article_no)
-        head = f"《{c.law}》{label}"
-        lines.append(f"- {head}：{c.text}" if with_text and c.text else f"- {head}")
+        head = c.ref
+        lines.append(f"- {head}{citation_meta(c)}：{c.text}" if with_text and c.text else f"- {head}")
     if with_disclaimer and answer.disclaimer:
         lines += ["", answer.disclaimer]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding.citations import (
+from assistant.grounding import (
     REMOVED_CITATION,
     find_citations,
     ground,

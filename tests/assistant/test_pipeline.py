@@ -39,7 +39,8 @@ def test_extractive_answers_legal_question(make_pipeline, kb, audit) -> None:
     _assert_citations_verbatim(r, kb)
     assert r.disclaimer and r.rendered.endswith(r.disclaimer)
     assert r.rendered.startswith("【分类】劳动合同\n【要点】\n1. ")
-    assert "\n- 《劳动合同法》第三十八条：用人单位有下列情形之一的" in r.rendered.split("【依据】")[1]
+    basis = r.rendered.split("【依据】")[1]
+    assert "\n- 《劳动合同法》第三十八条〔2012-12-28 版〕：用人单位有下列情形之一的" in basis  # edition shown
     assert r.generator == "extractive" and r.adapter is None
     row = audit.get(r.turn_id)
     assert row["status"] == "answered" and row["domain"] == "legal"
