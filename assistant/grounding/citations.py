@@ -31,6 +31,7 @@ from knowledge.types import Passage
 from safety.types import Answer, Citation
 
 REMOVED_CITATION = "〔未核实的引用已删除〕"
+_QUOTE_CONTEXT = 6
 _BOOK_LABEL = str.maketrans("", "", "《》〈〉<> ")
 
 
@@ -173,10 +174,16 @@ def verify_citations(answer: Answer, passages: Sequence[Passage]) -> CitationChe
 
 # ---------------------------------------------------------------------- key points
 def _quoted(point: str, ref: Ref, basis: Sequence[Passage]) -> bool:
-    """True when the reference sits inside words quoted verbatim from a retrieved passage (the law's own)."""
-    before = point[max(0, ref.start - 4) : ref.start]
-    window = (before + point[ref.start : ref.end]).strip()
-    return len(window) >= 6 and any(window in p.text for p in basis)
+    """True when the reference sits inside words quoted verbatim from a retrieved passage (the law's own).
+
+    The reference must come with at least `_QUOTE_CONTEXT` characters of the same passage around it, so
+    naming an article that a retrieved passage merely mentions is still checked."""
+    before = point[max(0, ref.start - _QUOTE_CONTEXT) : ref.end]
+    after = point[ref.start : ref.end + _QUOTE_CONTEXT]
+    windows = [
+        w for w, extra in ((before, ref.start), (after, len(point) - ref.end)) if extra >= _QUOTE_CONTEXT
+    ]
+    return any(w in p.text for w in windows for p in basis)
 
 
 def _passage_for(ref: Ref, basis: Sequence[Passage]) -> Passage | None:

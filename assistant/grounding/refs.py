@@ -44,6 +44,7 @@ _PROSE_LEAD_WORDS = re.compile(
 _HEADING_START = re.compile(
     r"\s*(?:[一二三四五六七八九十]+\s*、|[（(]\s*[一二三四五六七八九十]+\s*[)）]|\d{1,2}\s*[.．、](?!\d)|第[一二三四五六七八九十\d]+[章节部分篇])"
 )
+_DEEPER = re.compile(r"\s*>")
 _SECTION_END = re.compile(r"[。；;，,：:\n〔]")
 
 
@@ -242,7 +243,11 @@ def find_refs(text: str, sections: Mapping[str, Iterable[str]] | None = None) ->
                 pos = more.end()
             continue
         known = _known_section_at(text, end, sections.get(law, ()))
-        if known is not None:
+        # A known heading followed by a deeper one (四、临床表现 > （九）…) names that deeper, unknown section.
+        deeper = known is not None and bool(
+            _DEEPER.match(text, known[1]) or _HEADING_START.match(text, known[1])
+        )
+        if known is not None and not deeper:
             refs.append(Ref(law, title, start, known[1], section=known[0], title_end=end))
         elif _HEADING_START.match(text, end):
             stop = _unknown_section_end(text, end)

@@ -140,10 +140,14 @@ def test_no_point_names_what_basis_lacks(basis_mask, listed, points) -> None:
             for w in ways:
                 if re.search(re.escape(w) + r"(?!\s*之|\d|[零一二三四五六七八九十百千])", text):
                     assert _named(target, cited), (w, text, cited)
-    # …and so does every reference the finder sees.
+    # …and so does every reference the finder sees (told the cited sections, as grounding is).
+    sections: dict[str, list[str]] = {}
+    for law, _, _, sec in cited:
+        sections.setdefault(law, []).append(sec)
     for text in shown.points:
-        for ref in find_refs(text):
+        for ref in find_refs(text, sections):
             if ref.self_reference:
                 continue
+            assert not ref.section_unknown, (ref, text, cited)
             names = ref.names()  # a bare name in prose may carry words before it
             assert any(_named((n, ref.article_no, ref.sub, ref.section), cited) for n in names), (ref, text)
