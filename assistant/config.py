@@ -10,10 +10,11 @@ Sections are owned by their package:
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import ConfigError
 
@@ -30,6 +31,26 @@ class ServerConfig(BaseModel):
         default=30, description="Requests per minute per client without a key"
     )
     max_question_chars: int = 2000
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "IP addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+            "are believed. Default none: the client is the socket peer, whatever headers it sends"
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        bad = []
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                bad.append(entry)
+        if bad:
+            raise ValueError(f"not an IP address or CIDR network: {', '.join(map(repr, bad))}")
+        return [entry.strip() for entry in value]
 
 
 def _knowledge_config_type():

@@ -111,6 +111,15 @@ class _TurnState:
         return (time.perf_counter() - self.t0) * 1000.0
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a lone UTF-16 surrogate (valid in a Python str, not in UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def clean_question(text: str) -> str:
     """Drop invisible/control characters, normalise spaces; keep every visible character (any script)."""
     kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _INVISIBLE)
@@ -319,6 +328,11 @@ class Pipeline:
         spec = self._domains[domain_name]
         state.domain = domain_name
         limit = self.config.server.max_question_chars
+        if isinstance(question, str) and has_lone_surrogate(question):
+            # Not text (a UTF-16 half, e.g. JSON "\ud800"): refused, and audited with it escaped.
+            state.question = question.encode("utf-8", "backslashreplace").decode("utf-8")
+            state.flag("invalid_text")
+            return self._finish_error(state, spec, "问题包含无法识别的字符（不成对的代理码），请重新输入。")
         if not text:
             state.flag("empty_question")
             return self._finish_error(state, spec, "问题不能为空，请输入要咨询的问题。")

@@ -46,6 +46,10 @@ class ReviewNotFound(AuditError, KeyError):  # also raised for feedback on an un
         return str(self.args[0]) if self.args else "not found"
 
 
+class SelfReview(AuditError):
+    """A reviewer tried to decide on a turn that their own key asked (four eyes: someone else decides)."""
+
+
 class DuplicateTurn(AuditError):
     """A turn with this id was already recorded (turns are written once)."""
 
@@ -298,7 +302,7 @@ class SqliteAuditStore(FeedbackMixin):
         self.close()
 
     def _mask(self, text: str) -> str:
-        return self.mask_pii(text) if self.mask_pii and text else text
+        return storable_text(self.mask_pii(text) if self.mask_pii and text else text)
 
     @staticmethod
     def _unknown_turn(message: str) -> Exception:
@@ -340,6 +344,8 @@ class SqliteAuditStore(FeedbackMixin):
             turn.conversation_id,
             self._mask(turn.standalone_question),
         )
+        # Every text the client could have written (ids included) must be storable, or the turn is lost.
+        row = tuple(storable_text(v) if isinstance(v, str) else v for v in row)
         try:
             with self._write() as conn:
                 conn.execute(
@@ -370,11 +376,14 @@ class SqliteAuditStore(FeedbackMixin):
         decision: Decision,
         note: str = "",
         edited_answer: str | None = None,
+        reviewer_client_id: str | None = None,
     ) -> None:
         """Decide a pending review item: approve, edit (with `edited_answer`) or reject.
 
         Exactly one decision wins per item; any later (or concurrently losing) call raises ReviewConflict.
-        Raises ReviewNotFound for an unknown / unflagged turn and ValueError for invalid arguments.
+        Raises ReviewNotFound for an unknown / unflagged turn, SelfReview when `reviewer_client_id` (the
+        deciding key's client id, as recorded with turns) is the one that asked, and ValueError for
+        invalid arguments.
         """
         if decision not in _STATE_OF:
             raise ValueError(f"decision must be approve, edit or reject, not {decision!r}")
@@ -386,6 +395,12 @@ class SqliteAuditStore(FeedbackMixin):
             raise ValueError("edited_answer is only valid with decision 'edit'")
         now = _now()
         with self._write() as conn:
+            if reviewer_client_id:
+                asker = conn.execute("SELECT client_id FROM turns WHERE turn_id = ?", (turn_id,)).fetchone()
+                if asker is not None and asker[0] == reviewer_client_id:
+                    raise SelfReview(
+                        f"turn {turn_id} was asked with your own key; another reviewer must decide"
+                    )
             cur = conn.execute(
                 "UPDATE reviews SET state = ?, decided_at = ? WHERE turn_id = ? AND state = 'pending'",
                 (_STATE_OF[decision], now, turn_id),
@@ -592,7 +607,10 @@ class SqliteAuditStore(FeedbackMixin):
                     writer.writeheader()
                     for row in self.iter_export_rows():
                         writer.writerow(
-                            {k: _json(v) if isinstance(v, list | dict) else v for k, v in row.items()}
+                            {
+                                k: csv_cell(_json(v) if isinstance(v, list | dict) else v)
+                                for k, v in row.items()
+                            }
                         )
                         n += 1
                 f.flush()
@@ -601,6 +619,29 @@ class SqliteAuditStore(FeedbackMixin):
         finally:
             tmp.unlink(missing_ok=True)
         return n
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(…), +cmd|…, @SUM…);
+# tab and carriage return also start one in some (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV export cell that a spreadsheet shows as text: text starting like a formula gets a leading
+    apostrophe (OWASP's advice). Numbers and empty values pass unchanged; JSONL exports keep the raw text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def storable_text(text: str) -> str:
+    """`text` as SQLite can store it: lone UTF-16 surrogates ("\\ud800", which UTF-8 cannot encode) are
+    written as backslash escapes instead of failing the write, so malformed input is still audited."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _rule_names(verdicts: list[Verdict]) -> set[str]:
@@ -641,5 +682,6 @@ __all__ = [
     "MIGRATIONS",
     "ReviewConflict",
     "ReviewNotFound",
+    "SelfReview",
     "SqliteAuditStore",
 ]

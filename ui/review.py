@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.api.auth import authorize
+from assistant.api.auth import authorize, key_client_id
 from assistant.api.errors import classify_exception
 from ui.render import message_html, review_html
 
@@ -111,14 +111,19 @@ def build_review(services: Any) -> None:
     def decide(decision: str):
         def run(api_key: str, turn_id: str | None, note_text: str, edited_text: str) -> str:
             try:
-                reviewer = authorize(services, api_key, "reviewer", route="ui").name
+                reviewer = authorize(services, api_key, "reviewer", route="ui")
                 if not turn_id:
                     return "〔失败〕 请先选择一条 (pick a turn first)"
                 if decision == "edit" and not (edited_text or "").strip():
                     return "〔失败〕 修改需要填写修改后的回答 (edit needs the edited answer)"
                 edited_answer = edited_text if decision == "edit" else None
                 services.audit().resolve(
-                    turn_id, reviewer, decision, note=note_text or "", edited_answer=edited_answer
+                    turn_id,
+                    reviewer.name,
+                    decision,
+                    note=note_text or "",
+                    edited_answer=edited_answer,
+                    reviewer_client_id=key_client_id(reviewer.key_id),
                 )
                 return f"〔已提交〕 {decision}: {turn_id}"
             except Exception as exc:  # noqa: BLE001

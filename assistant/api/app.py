@@ -19,7 +19,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assistant
-from assistant.api.errors import AccessDenied, classify_exception, error_body
+from assistant.api.errors import classify_exception, error_body, expected_exceptions
 from assistant.api.limits import BodySizeLimit
 from assistant.api.schemas import HealthResponse
 from assistant.api.services import Services
@@ -45,18 +45,34 @@ def _install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return _error(422, "invalid request: " + "; ".join(problems))
 
-    @app.exception_handler(AccessDenied)
-    async def access_denied(request: Request, exc: AccessDenied) -> JSONResponse:
-        return _error(exc.status, str(exc), {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+    async def expected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Answered inside the app (Starlette's ExceptionMiddleware): no traceback in the log, the status
+        # counted as what it is, the connection kept alive. Only unknown exceptions reach `any_error`.
+        status, _kind, message = classify_exception(exc)
+        headers = None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif status == 503:
+            headers = {"Retry-After": "5"}
+        log.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "%s %s -> %s: %s",
+            request.method,
+            request.url.path,
+            status,
+            exc,
+        )
+        return _error(status, message, headers)
+
+    for kind in expected_exceptions():
+        app.add_exception_handler(kind, expected_error)
 
     @app.exception_handler(Exception)
     async def any_error(request: Request, exc: Exception) -> JSONResponse:
-        status, _kind, message = classify_exception(exc)
-        if status >= 500 and status != 503:
-            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        else:
-            log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc)
-        return _error(status, message, {"Retry-After": "5"} if status == 503 else None)
+        # The server-error handler: Starlette re-raises after this answer, so the server logs it and
+        # closes the connection. Reserved for the unexpected.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, classify_exception(exc)[2])
 
 
 class MetricsMiddleware:

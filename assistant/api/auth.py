@@ -16,11 +16,17 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from assistant.api.services import Services
 
 
+def key_client_id(key_id: str) -> str:
+    """The client id recorded with the turns a key asks (its id, never its name: names can be reused)."""
+    return f"key:{key_id}"
+
+
 class Principal(BaseModel):
-    """The caller of one request: a key's name and role, or an anonymous client IP."""
+    """The caller of one request: a key's name, id and role, or an anonymous client IP."""
 
     name: str
     role: str | None = None
+    key_id: str | None = None
     client_id: str
 
     @property
@@ -102,7 +108,9 @@ def require_role(required: str | None) -> Callable[[Request], Principal]:
             return Principal(name=f"anonymous@{ip}", client_id=ip)
         # The route needs a key, or one was given (checked even on public routes).
         info = authorize(services, key, required, route=route)
-        return Principal(name=info.name, role=info.role, client_id=f"key:{info.name}")
+        return Principal(
+            name=info.name, role=info.role, key_id=info.key_id, client_id=key_client_id(info.key_id)
+        )
 
     return dependency
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
 from knowledge.errors import KnowledgeError, StoreUnavailable, UnknownLaw
-from safety.audit import ReviewConflict, ReviewNotFound
+from safety.audit import ReviewConflict, ReviewNotFound, SelfReview
 
 # The `type` of `{"error": {"type", "code", "message"}}` for each status the service answers with.
 ERROR_TYPES: dict[int, str] = {
@@ -57,6 +57,7 @@ class ErrorRule:
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule((AccessDenied,), None),
     ErrorRule((StoreUnavailable,), 503, lambda e: f"knowledge store unavailable: {e}; retry shortly"),
+    ErrorRule((SelfReview,), 403),
     ErrorRule((ReviewConflict,), 409, lambda e: f"review conflict: {e}"),
     ErrorRule((ReviewNotFound,), 404, lambda e: f"not in the review queue: {e}"),
     ErrorRule((UnknownLaw,), 404),

@@ -56,6 +56,13 @@ class KeyStore:
                 " salt BLOB NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL,"
                 " revoked INTEGER NOT NULL DEFAULT 0)"
             )
+            # Names are unique (revoked keys' names included), so `keys revoke NAME` and the review
+            # history's reviewer names are unambiguous. A store made before this rule may hold duplicates:
+            # the index is then not created and `create` still refuses new duplicates in its transaction.
+            try:
+                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS keys_name_unique ON keys(name)")
+            except sqlite3.IntegrityError:
+                pass
 
     def _connect(self) -> sqlite3.Connection:
         # A fresh connection per operation: cheap for this tiny table, and thread-safe by construction.
@@ -71,8 +78,15 @@ class KeyStore:
         secret = secrets.token_urlsafe(24)
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        info = KeyInfo(key_id=key_id, name=name or f"{role}-{key_id}", role=role, created_at=created)
+        info = KeyInfo(key_id=key_id, name=name.strip() or f"{role}-{key_id}", role=role, created_at=created)
         with self._lock, self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")  # the name check and the insert, atomic across processes
+            taken = con.execute("SELECT key_id FROM keys WHERE name = ?", (info.name,)).fetchone()
+            if taken is not None:
+                raise KeyStoreError(
+                    f"a key named {info.name!r} already exists (id {taken[0]}); key names are unique, "
+                    "choose another --name"
+                )
             con.execute(
                 "INSERT INTO keys (key_id, name, role, salt, hash, created_at) VALUES (?,?,?,?,?,?)",
                 (key_id, info.name, role, salt, _hash(secret, salt), created),
@@ -109,13 +123,30 @@ class KeyStore:
         return [KeyInfo(key_id=r[0], name=r[1], role=r[2], created_at=r[3], revoked=bool(r[4])) for r in rows]
 
     def revoke(self, key_id_or_name: str) -> int:
-        """Revoke by key id or name; returns how many keys were revoked."""
+        """Revoke one key by its id, else by its name; returns 1, or 0 when no active key matches.
+
+        Never more than one: an id wins over a name, and a name that (in a store made before names were
+        unique) belongs to several active keys is refused with KeyStoreError listing their ids.
+        """
         with self._lock, self._connect() as con:
-            cur = con.execute(
-                "UPDATE keys SET revoked = 1 WHERE (key_id = ? OR name = ?) AND revoked = 0",
-                (key_id_or_name, key_id_or_name),
+            con.execute("BEGIN IMMEDIATE")
+            rows = (
+                con.execute(
+                    "SELECT key_id FROM keys WHERE key_id = ? AND revoked = 0", (key_id_or_name,)
+                ).fetchall()
+                or con.execute(
+                    "SELECT key_id FROM keys WHERE name = ? AND revoked = 0", (key_id_or_name,)
+                ).fetchall()
             )
-            return cur.rowcount
+            if len(rows) > 1:
+                ids = ", ".join(r[0] for r in rows)
+                raise KeyStoreError(
+                    f"{len(rows)} active keys are named {key_id_or_name!r} (ids {ids}); revoke one by its id"
+                )
+            if not rows:
+                return 0
+            con.execute("UPDATE keys SET revoked = 1 WHERE key_id = ?", (rows[0][0],))
+            return 1
 
 
 def role_allows(role: str, required: str) -> bool:

@@ -25,7 +25,7 @@ from assistant.api.schemas import (
 from assistant.api.services import Services
 from assistant.api.turn_result import TurnResult, turn_result
 from assistant.conversation import PriorTurn, new_conversation_id
-from assistant.pipeline import AskResult, clean_question
+from assistant.pipeline import AskResult, clean_question, has_lone_surrogate
 from safety.audit import ReviewNotFound
 
 log = logging.getLogger("yiju.serve")
@@ -42,21 +42,23 @@ def _services(request: Request) -> Services:
 
 
 # Pipeline flags for questions it will not answer as asked; the turn is audited, the client gets a 422.
-INPUT_FLAGS = ("empty_question", "question_too_long")
+INPUT_FLAGS = ("invalid_text", "empty_question", "question_too_long")
 
 
 def _input_rejected(services: Services, text: str) -> bool:
-    """Whether the pipeline will refuse `text` as blank or too long (the same cleaning and limit it uses)."""
+    """Whether the pipeline will refuse `text` as malformed, blank or too long (its own checks and limit)."""
     cleaned = clean_question(text)
-    return not cleaned or len(cleaned) > services.config.server.max_question_chars
+    return has_lone_surrogate(text) or not cleaned or len(cleaned) > services.config.server.max_question_chars
 
 
 def _rejection(services: Services, question: str, result: AskResult) -> JSONResponse | None:
-    """A 422 error naming the reason and the audited turn, for a blank or too-long question; else None."""
+    """A 422 error naming the reason and the audited turn, for a malformed, blank or too-long question."""
     reason = next((f for f in result.flags if f in INPUT_FLAGS), None)
     if result.status != "error" or reason is None:
         return None
-    if reason == "empty_question":
+    if reason == "invalid_text":
+        message = "question is not valid text (it holds a lone UTF-16 surrogate such as \\ud800)"
+    elif reason == "empty_question":
         message = "question is empty"
     else:
         limit = services.config.server.max_question_chars
@@ -303,7 +305,9 @@ def _chat_conversation(
     conversation_id = body.conversation_id
     if not conversation_id:
         first = body.messages[user_turns[0]].text() if user_turns else ""
-        digest = hashlib.sha256(f"{client_id or ''}\x00{first}".encode()).hexdigest()[:24]
+        digest = hashlib.sha256(f"{client_id or ''}\x00{first}".encode("utf-8", "surrogatepass")).hexdigest()[
+            :24
+        ]
         conversation_id = f"oa-{digest}"
     return conversation_id, history
 

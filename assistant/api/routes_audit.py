@@ -95,9 +95,16 @@ def decide(
         raise HTTPException(422, "edit needs a non-empty edited_answer")
     audit = _services(request).audit()
     edited = body.edited_answer if decision == "edit" else None
-    # ReviewConflict (someone decided first) → 409 and ReviewNotFound → 404, by the app's handlers.
+    # ReviewConflict (someone decided first) → 409, ReviewNotFound → 404, SelfReview (own question) → 403.
     try:
-        audit.resolve(turn_id, who.name, decision, note=body.note, edited_answer=edited)
+        audit.resolve(
+            turn_id,
+            who.name,
+            decision,
+            note=body.note,
+            edited_answer=edited,
+            reviewer_client_id=who.client_id,
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return ReviewResponse(turn_id=turn_id, decision=decision, reviewer=who.name)

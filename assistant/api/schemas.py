@@ -16,7 +16,8 @@ class ErrorBody(BaseModel):
     code: int
     message: str
     reason: str | None = Field(
-        default=None, description="Why the input was rejected: empty_question | question_too_long"
+        default=None,
+        description="Why the input was rejected: invalid_text | empty_question | question_too_long",
     )
     turn_id: str | None = Field(default=None, description="The audited turn, when the request was one")
 

@@ -62,7 +62,20 @@ def serve(
     console.print(f"  chat UI   {url}")
     console.print(f"  API docs  {url}docs")
     console.print(f"  URL: {url}", highlight=False)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound, log_level=log_level, access_log=False))
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so anyone on this host could pick their
+    # client address (rate limits, audit). Only the configured proxies are believed; none by default.
+    trusted = cfg.server.trusted_proxies
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=bound,
+            log_level=log_level,
+            access_log=False,
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=",".join(trusted) if trusted else "",
+        )
+    )
     server.run(sockets=[sock])
 
 
@@ -119,9 +132,13 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name")]) -> None:
     """Revoke a key by id or name."""
-    from assistant.api.keys import KeyStore
+    from assistant.api.keys import KeyStore, KeyStoreError
 
-    n = KeyStore(home() / "keys.sqlite").revoke(key)
+    try:
+        n = KeyStore(home() / "keys.sqlite").revoke(key)
+    except KeyStoreError as exc:
+        fail(str(exc))
+        return
     if n == 0:
         fail(f"no active key with id or name {key!r}")
-    console.print(f"revoked {n} key(s)")
+    console.print(f"revoked key {key!r}")

@@ -37,6 +37,10 @@ class SecServer:
         """Server output so far (for assertion messages)."""
         return server_log(self.home)[-3000:]
 
+    def log_full(self) -> str:
+        """All server output so far."""
+        return server_log(self.home)
+
 
 @pytest.fixture(scope="session")
 def sec_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecServer]:
