@@ -618,7 +618,10 @@ class Pipeline:
             question=state.question,
             status=status,
             retrieved=[
-                {"id": p.id, "content_hash": p.content_hash, "score": p.score} for p in state.retrieved
+                # origin: official corpus or a curator's upload (uploader recorded for uploads)
+                {"id": p.id, "content_hash": p.content_hash, "score": p.score, "origin": p.origin}
+                | ({"uploader": p.uploader} if p.origin != "official" else {})
+                for p in state.retrieved
             ],
             generator_kind=state.generator_kind,
             generator_model=state.generator_model,

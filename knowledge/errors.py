@@ -30,5 +30,6 @@ class UnknownLaw(KnowledgeError):
     """A law or guideline named by a curator is not in the knowledge base. The API maps it to 404."""
 
 
-class ProtectedText(KnowledgeError):
-    """An upload would change text imported from an official corpus; refused (the file is named)."""
+class ProtectedText(LoadError):
+    """An upload would change text imported from an official corpus; the file is refused (named with the line
+    of the first article it would change)."""

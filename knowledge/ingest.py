@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.classify import GUIDELINE, edition_family, resolve_domains
 from knowledge.config import StaticEmbedderConfig
-from knowledge.errors import KnowledgeError, LoadError
+from knowledge.errors import KnowledgeError, LoadError, ProtectedText
 from knowledge.loaders import LoadedDoc, iter_source_files, load_file
 from knowledge.manifest import ARTICLE_COLUMNS, split_domains
 from knowledge.manifest import UNDATED as _UNDATED
@@ -332,6 +332,7 @@ class Importer:
                         "imported_at": self.imported_at,
                         "file_hash": item.file_hash,
                         "source_info": doc.source_hint,
+                        "_line": art.line,
                     }
                 )
         return rows
@@ -350,6 +351,8 @@ class Importer:
         old = self.manifest.articles_of_file(item.key)
         elsewhere = self.manifest.articles_by_ids([r["id"] for r in new_rows if r["id"] not in old])
         prior = {**old, **elsewhere}
+        if self.origin != "official":
+            new_rows = self._guard_official_text(item, new_rows, prior, report)
         changed = []  # new or new text: embedded again
         relabelled = []  # same text, other metadata (domains, kind, section …): row and vector metadata
         for r in new_rows:
@@ -392,6 +395,47 @@ class Importer:
                 touched = [r["id"] for r in changed + relabelled]
                 self._restore_vectors(store, emb, touched, removed, prior)
             raise
+
+    def _guard_official_text(
+        self, item: _Pending, rows: list[dict], prior: dict, report: ImportReport
+    ) -> list[dict]:
+        """A curator's upload never changes official text: a (law, version) imported from an official corpus
+        may not get other text or new articles from an upload (ProtectedText names file, line and article);
+        articles identical to the official ones are left as they are (still official). Returns the rows the
+        upload may write."""
+        pairs = sorted({(r["law"], r["version"]) for r in rows})
+        official: set[tuple[str, str]] = set()
+        for law, version in pairs:
+            if self.manifest.query(
+                "SELECT 1 FROM articles WHERE law=? AND version=? AND origin='official' LIMIT 1",
+                (law, version),
+            ):
+                official.add((law, version))
+        keep: list[dict] = []
+        same = 0
+        for r in rows:
+            if (r["law"], r["version"]) not in official:
+                keep.append(r)
+                continue
+            before = prior.get(r["id"])
+            if (
+                before is not None
+                and before["origin"] == "official"
+                and before["content_hash"] == r["content_hash"]
+            ):
+                same += 1
+                continue
+            shown = "undated" if r["version"] == _UNDATED else r["version"]
+            what = "adds" if before is None else "changes"
+            raise ProtectedText(
+                item.key,
+                f"{what} {r['article_label'] or r['akey']} of {r['law']} ({shown}), which is official text"
+                " imported from the official corpus; an upload cannot change official text — upload your"
+                " text under another title or version date (it is then kept as a separate local version)",
+                r["_line"],
+            )
+        report.articles_unchanged += same
+        return keep
 
     def _commit_file(self, item: _Pending, rows: list[dict], changed: list[dict], removed: list[str]) -> None:
         cols = ARTICLE_COLUMNS.split(", ")

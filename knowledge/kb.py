@@ -12,8 +12,6 @@ import re
 import threading
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from knowledge import retrieval
 from knowledge.config import (
     KnowledgeConfig,
@@ -21,31 +19,20 @@ from knowledge.config import (
     SentenceTransformerConfig,
     StaticEmbedderConfig,
 )
+from knowledge.curation import LawInfo, VersionInfo, list_laws
 from knowledge.errors import KnowledgeError, UnknownLaw
 from knowledge.ingest import Importer, ImportIssue, ImportReport
 from knowledge.loaders import short_law_name
-from knowledge.manifest import ARTICLE_COLUMNS, Manifest, row_to_passage, split_domains
+from knowledge.manifest import ARTICLE_COLUMNS, Manifest, row_to_passage
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 from knowledge.progress import progress_bar as _progress  # noqa: F401  (yiju eval retrieval imports it from here)
 from knowledge.retrieval import Snapshot
 from knowledge.types import Passage
+from knowledge.versions import DocVersion, in_force_on, today
 
 STARTER_DIR = Path(__file__).parent / "starter"
 _REF_RE = re.compile(rf"第\s*([{CN_NUM_CHARS}0-9０-９]+)\s*条")
-
-
-class LawInfo(BaseModel):
-    """One law in the knowledge base."""
-
-    model_config = ConfigDict(extra="forbid")
-    law: str
-    law_full: str
-    domain: str = Field(description="The primary domain")
-    versions: list[str]
-    articles: int
-    domains: list[str] = Field(default_factory=list, description="Every domain it serves, primary first")
-    kind: str = ""
 
 
 class KnowledgeBase:
@@ -165,32 +152,18 @@ class KnowledgeBase:
             self._snapshot = None
 
     # ------------------------------------------------------------------ curation
-    def laws(self, domain: str | None = None) -> list[LawInfo]:
-        """Every law (short name) with its versions and article count."""
-        sql = (
-            "SELECT law, MAX(law_full) AS law_full, MIN(domain) AS domain, MAX(domains) AS domains,"
-            " MAX(kind) AS kind, GROUP_CONCAT(DISTINCT version) AS versions, COUNT(*) AS n FROM articles"
-        )
-        params: tuple = ()
-        if domain:
-            sql += " WHERE ',' || domains || ',' LIKE ?"
-            params = (f"%,{domain},%",)
-        sql += " GROUP BY law ORDER BY law"
-        out = []
-        for r in self.manifest.query(sql, params):
-            versions = sorted(v if v != _UNDATED else "" for v in (r["versions"] or "").split(","))
-            out.append(
-                LawInfo(
-                    law=r["law"],
-                    law_full=r["law_full"] or r["law"],
-                    domain=r["domain"],
-                    versions=versions,
-                    articles=r["n"],
-                    domains=split_domains(r["domains"]) or [r["domain"]],
-                    kind=r["kind"] or "",
-                )
-            )
-        return out
+    def laws(
+        self,
+        domain: str | None = None,
+        *,
+        query: str | None = None,
+        kind: str | None = None,
+        as_of: str | None = None,
+    ) -> list[LawInfo]:
+        """Every law/guideline serving `domain` (all when None) whose name contains `query` (with or without
+        《》/中华人民共和国), of `kind`: versions/editions with their status, effective dates, article counts,
+        domains and origin (see knowledge.curation)."""
+        return list_laws(self.manifest, domain=domain, query=query, kind=kind, as_of=as_of)
 
     def remove(self, law: str, version: str | None = None) -> int:
         """Remove a law (all versions, or one) from the store and the manifest; returns articles removed."""
@@ -322,7 +295,9 @@ class KnowledgeBase:
     def lookup(
         self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
     ) -> Passage | None:
-        """The article `article_no` of `law` (newest version unless a version or a date is given)."""
+        """The article `article_no` of `law`: of the given version, else of the newest version in force
+        today (or on `as_of`). Versions not yet in force, and a curator's copies of a law whose official text
+        is stored, are returned only when asked for by version (knowledge.versions)."""
         name = short_law_name(law)
         rows = self.manifest.query(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE law=? AND article_no=? ORDER BY version DESC, akey",
@@ -330,8 +305,20 @@ class KnowledgeBase:
         )
         if version is not None:
             rows = [r for r in rows if r["version"] == (version or _UNDATED)]
-        if as_of:
-            rows = [r for r in rows if r["version"] == _UNDATED or r["version"] <= as_of]
+            if as_of:
+                rows = [r for r in rows if in_force_on(_doc_version(r), as_of)]
+        else:
+            official = bool(
+                self.manifest.query(
+                    "SELECT 1 FROM articles WHERE law=? AND origin='official' LIMIT 1", (name,)
+                )
+            )
+            when = as_of or today()
+            rows = [
+                r
+                for r in rows
+                if in_force_on(_doc_version(r), when) and (not official or r["origin"] == "official")
+            ]
         if not rows:
             return None
         # prefer the plain article over 第X条之一 and the newest dated version over undated ones
@@ -401,6 +388,17 @@ class KnowledgeBase:
         return KBRetriever(kb=self, domain=domain, k=k)
 
 
+def _doc_version(row) -> DocVersion:
+    return DocVersion(
+        law=row["law"],
+        version=row["version"],
+        effective_date=row["effective_date"] or "",
+        origin=row["origin"] or "official",
+        family=row["family"] or "",
+        kind=row["kind"] or "",
+    )
+
+
 def open_kb(home: Path, config: KnowledgeConfig | None = None) -> KnowledgeBase:
     """Shorthand for KnowledgeBase.open."""
     return KnowledgeBase.open(home, config)
@@ -411,6 +409,7 @@ __all__ = [
     "ImportReport",
     "KnowledgeBase",
     "LawInfo",
+    "VersionInfo",
     "NoEmbedderConfig",
     "StaticEmbedderConfig",
     "open_kb",

@@ -25,8 +25,18 @@ from knowledge.classify import (  # noqa: F401  (guess_domain and the keyword li
 from knowledge.errors import LoadError
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 
-FORMATS = ("md", "txt", "jsonl", "csv")
-_EXT_FORMAT = {".md": "md", ".markdown": "md", ".txt": "txt", ".jsonl": "jsonl", ".csv": "csv"}
+FORMATS = ("md", "txt", "jsonl", "csv", "pdf", "docx", "html")
+_EXT_FORMAT = {
+    ".md": "md",
+    ".markdown": "md",
+    ".txt": "txt",
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+}
 _PREFIXES = ("中华人民共和国",)
 _ARTICLE_RE = re.compile(
     rf"^第([{CN_NUM_CHARS}0-9０-９]+)条(之[一二三四五六七八九十]+)?(?:[\s\u3000]+|$)(.*)$", re.S
@@ -94,7 +104,10 @@ def detect_format(path: Path) -> str:
     """md | txt | jsonl | csv from the file extension; raises LoadError for anything else."""
     fmt = _EXT_FORMAT.get(path.suffix.lower())
     if fmt is None:
-        raise LoadError(str(path), f"unknown file type {path.suffix!r} (expected .md, .txt, .jsonl or .csv)")
+        raise LoadError(
+            str(path),
+            f"unknown file type {path.suffix!r} (expected .md, .txt, .jsonl, .csv, .pdf, .docx or .html)",
+        )
     return fmt
 
 
@@ -451,10 +464,22 @@ def load_file(path: Path, fmt: str = "auto") -> list[LoadedDoc]:
         fmt = detect_format(path)
     if fmt not in FORMATS:
         raise LoadError(str(path), f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if fmt in ("pdf", "docx"):
+        from knowledge.documents import read_docx, read_pdf
+        from knowledge.sections import document_to_docs
+
+        if not path.is_file():
+            raise LoadError(str(path), "cannot read: no such file")
+        return document_to_docs(read_pdf(path) if fmt == "pdf" else read_docx(path), path, fmt)
     try:
         text = read_text(path)
     except OSError as exc:
         raise LoadError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if fmt == "html":
+        from knowledge.documents import read_html
+        from knowledge.sections import document_to_docs
+
+        return document_to_docs(read_html(path, text), path, fmt)
     if fmt in ("md", "txt"):
         return [parse_statute(text, path, fmt)]
     if fmt == "jsonl":

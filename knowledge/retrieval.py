@@ -19,6 +19,7 @@ from knowledge.loaders import short_law_name
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.manifest import Manifest, row_to_passage, split_domains
 from knowledge.types import Passage
+from knowledge.versions import VersionIndex, version_index
 
 
 class SearchableKB(Protocol):
@@ -52,16 +53,19 @@ class Snapshot:
     bm25: object
     law_names: list[str]  # longest first
     bigram: object | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
-    domain_masks: dict[str, np.ndarray] | None = (
-        None  # domain -> rows that serve it (a law can serve several)
-    )
+    # domain -> rows that serve it (a law can serve several)
+    domain_masks: dict[str, np.ndarray] | None = None
+    # which rows are served on a date (versions in force, editions, official before local): knowledge.versions
+    version_index: VersionIndex | None = None
 
 
 def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
     """The in-memory retrieval view of the manifest at `version` (BM25 indexes cached on disk per version)."""
     from knowledge.sparse import BM25Index
 
-    rows = kb.manifest.query("SELECT id, law, version, domain, domains FROM articles ORDER BY id")
+    rows = kb.manifest.query(
+        "SELECT id, law, version, domain, domains, effective_date, origin, family, kind FROM articles ORDER BY id"
+    )
     ids = [r["id"] for r in rows]
     laws = sorted({r["law"] for r in rows})
     law_pos = {name: i for i, name in enumerate(laws)}
@@ -72,13 +76,8 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
     for n, r in enumerate(rows):
         for d in split_domains(r["domains"]) or [r["domain"]]:
             domain_masks.setdefault(d, np.zeros(len(rows), dtype=bool))[n] = True
-    newest: dict[int, str] = {}
-    for li, v in zip(law_idx.tolist(), versions.tolist(), strict=True):
-        if li not in newest or v > newest[li]:
-            newest[li] = v
-    current = np.array(
-        [v == newest[li] for li, v in zip(law_idx.tolist(), versions.tolist(), strict=True)], dtype=bool
-    )
+    vindex = version_index(rows)
+    current = vindex.served()  # newest version in force per law, newest edition per guideline family
     cache = kb.home / "index" / f"bm25-{version}"
     rc = kb.config.retrieval
     if cache.with_suffix(".npz").exists():
@@ -105,6 +104,7 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
         names,
         bigram,
         domain_masks,
+        vindex,
     )
 
 
@@ -140,6 +140,8 @@ def passage_mask(
     """Which snapshot rows a search may return (version/date, domain and law filters)."""
     if every:
         mask = np.ones(len(snap.ids), dtype=bool)
+    elif as_of and snap.version_index is not None:
+        mask = snap.version_index.served(as_of)
     elif as_of:
         # per law, the newest version on or before the date (undated versions always qualify)
         ok = snap.versions <= as_of

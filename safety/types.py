@@ -88,7 +88,8 @@ class Turn(BaseModel):
     question: str
     status: TurnStatus
     retrieved: list[dict] = Field(
-        default_factory=list, description="[{id, content_hash, score}] of retrieved passages"
+        default_factory=list,
+        description="[{id, content_hash, score, origin[, uploader]}] of retrieved passages",
     )
     generator_kind: str = ""
     generator_model: str = ""

@@ -14,7 +14,7 @@ from ui.render import message_html, passage_html
 
 def build_knowledge(services: Any) -> None:
     """Add the knowledge curation screen to the current Blocks."""
-    from assistant.api.uploads import UploadRejected, import_uploads
+    from assistant.api.uploads import ALLOWED_SUFFIXES, UploadRejected, import_uploads
 
     def fail(exc: Exception) -> str:
         if isinstance(exc, PermissionError | UploadRejected | ValueError):
@@ -25,9 +25,9 @@ def build_knowledge(services: Any) -> None:
     with gr.Row():
         with gr.Column():
             files = gr.File(
-                label="上传法规文件 Upload (.md/.txt/.jsonl/.csv)",
+                label="上传法规/指南文件 Upload (.md/.txt/.jsonl/.csv/.html/.pdf/.docx)",
                 file_count="multiple",
-                file_types=[".md", ".markdown", ".txt", ".jsonl", ".csv"],
+                file_types=sorted(ALLOWED_SUFFIXES),
                 elem_id="kb-upload",
             )
             folder = gr.File(

@@ -12,7 +12,10 @@ from assistant.api.schemas import ErrorResponse, RemoveResponse
 from assistant.api.services import Services
 from assistant.api.uploads import MAX_FILES_PER_UPLOAD, UploadRejected, import_uploads
 
-UPLOAD_FILES = File(description=".md/.markdown/.txt/.jsonl/.csv text files; no archives")
+UPLOAD_FILES = File(
+    description="Statutes/guidelines: .md/.markdown/.txt/.jsonl/.csv/.html text, .pdf (with a text layer) or .docx;"
+    " no archives"
+)
 
 # FastAPI dependency markers, built once (module-level, as ruff B008 asks).
 AS_CURATOR = Depends(curator)
@@ -35,11 +38,21 @@ def stats(request: Request, who: Principal = AS_CURATOR) -> dict[str, Any]:
     return _services(request).kb().stats()
 
 
-@router.get("/laws", responses=ERRORS, summary="List laws/guidelines with versions and article counts")
+@router.get(
+    "/laws",
+    responses=ERRORS,
+    summary="List laws/guidelines: kind, versions/editions and which is served, effective date, articles, domains, origin",
+)
 def laws(
-    request: Request, domain: str | None = Query(default=None), who: Principal = AS_CURATOR
+    request: Request,
+    domain: str | None = Query(default=None, description="Only those serving this domain"),
+    q: str | None = Query(
+        default=None, max_length=200, description="Name contains (with or without 《》 and 中华人民共和国)"
+    ),
+    kind: str | None = Query(default=None, max_length=20, description="法律, 行政法规, 司法解释, 指南 …"),
+    who: Principal = AS_CURATOR,
 ) -> list[dict[str, Any]]:
-    return [_dump(info) for info in _services(request).kb().laws(domain)]
+    return [_dump(info) for info in _services(request).kb().laws(domain, query=q, kind=kind)]
 
 
 class DomainsBody(BaseModel):
@@ -121,6 +134,6 @@ def import_files(
     # Read at most limit+1 bytes per file: enough to know it is too big without buffering more.
     payload = [(upload.filename, upload.file.read(limit + 1)) for upload in files]
     try:
-        return import_uploads(services, payload, domain=domain, strict=strict)
+        return import_uploads(services, payload, domain=domain, strict=strict, uploader=who.name)
     except UploadRejected as exc:
         raise HTTPException(exc.status, str(exc)) from None

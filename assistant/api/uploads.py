@@ -14,10 +14,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-ALLOWED_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".jsonl", ".csv"})
+TEXT_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".jsonl", ".csv", ".html", ".htm"})
+# Guideline documents: checked by their own structure below, never by the text checks.
+DOCUMENT_SUFFIXES: frozenset[str] = frozenset({".pdf", ".docx"})
+ALLOWED_SUFFIXES: frozenset[str] = TEXT_SUFFIXES | DOCUMENT_SUFFIXES
 ARCHIVE_SUFFIXES: frozenset[str] = frozenset(
-    {".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar", ".docx", ".xlsx"}
+    {".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".jar", ".xlsx"}
 )
+# A DOCX is a zip: its parts may unpack to at most this many times the upload limit, and never to more
+# than DOCX_MAX_UNPACKED bytes (zip-bomb guard: the reader holds the XML in memory).
+DOCX_MAX_EXPANSION = 20
+DOCX_MAX_UNPACKED = 64 * 1024 * 1024
+DOCX_MAX_PARTS = 2000
 # Leading bytes of archive/compressed formats: refused even when renamed to .md.
 ARCHIVE_MAGIC: tuple[bytes, ...] = (
     b"PK\x03\x04",
@@ -57,7 +65,7 @@ def check_filename(raw: str | None) -> str:
         raise UploadRejected(name, "hidden file names (starting with .) are not accepted")
     suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
     if any(s in ARCHIVE_SUFFIXES for s in suffixes):
-        raise UploadRejected(name, "archives are not accepted; upload the text files themselves", 415)
+        raise UploadRejected(name, "archives are not accepted; upload the files themselves", 415)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
         raise UploadRejected(
@@ -68,12 +76,39 @@ def check_filename(raw: str | None) -> str:
     return name
 
 
+def _check_document(name: str, suffix: str, data: bytes, max_bytes: int) -> None:
+    """A .pdf must be a PDF; a .docx must be a Word document (a zip holding word/document.xml) whose parts
+    do not unpack to more than DOCX_MAX_EXPANSION times the upload limit."""
+    if suffix == ".pdf":
+        if b"%PDF-" not in data[:1024]:
+            raise UploadRejected(name, "file content is not a PDF", 415)
+        return
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            unpacked = sum(i.file_size for i in infos)
+    except zipfile.BadZipFile:
+        raise UploadRejected(name, "file content is not a Word (.docx) document", 415) from None
+    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
+        raise UploadRejected(name, "file content is a zip but not a Word (.docx) document", 415)
+    if len(infos) > DOCX_MAX_PARTS or unpacked > min(DOCX_MAX_EXPANSION * max_bytes, DOCX_MAX_UNPACKED):
+        raise UploadRejected(name, "the document unpacks to too much data (zip bomb?)", 413)
+
+
 def check_content(name: str, data: bytes, max_bytes: int) -> None:
-    """Raise UploadRejected unless `data` is non-empty text of at most `max_bytes` bytes."""
+    """Raise UploadRejected unless `data` is non-empty text (or a real PDF/DOCX) of at most `max_bytes`."""
     if len(data) > max_bytes:
         raise UploadRejected(name, f"file is {len(data)} bytes, over the {max_bytes}-byte limit", 413)
     if not data.strip():
         raise UploadRejected(name, "file is empty")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in DOCUMENT_SUFFIXES:
+        _check_document(name, suffix, data, max_bytes)
+        return
     if data.startswith(ARCHIVE_MAGIC) or data[257:262] == b"ustar":
         raise UploadRejected(name, "file content is an archive; upload the text files themselves", 415)
     if b"\x00" in data:
@@ -99,11 +134,14 @@ def import_uploads(
     domain: str = "auto",
     strict: bool = False,
     on_progress: Callable[[int, int, str], None] | None = None,
+    uploader: str = "",
 ) -> dict[str, Any]:
     """Check every (name, bytes) first, then import them into the KB one file at a time.
 
     Shared by the HTTP upload and the Gradio knowledge screen. Raises UploadRejected before anything
     is written. Returns the summed ImportReport as a dict, with errors naming the uploaded file.
+    Uploads are recorded as `local` text with `uploader` (the key's name) and the file's own name: they
+    never replace official text (knowledge.ingest), and uploading a file again replaces that upload.
     """
     limit = services.config.server.max_upload_bytes
     if len(files) > MAX_FILES_PER_UPLOAD:
@@ -140,7 +178,15 @@ def import_uploads(
                     on_progress(i, len(checked), name)
                 path = target / name
                 path.write_bytes(data)
-                report = kb.import_path(path, domain=domain, strict=strict, progress=False)
+                report = kb.import_path(
+                    path,
+                    domain=domain,
+                    strict=strict,
+                    progress=False,
+                    origin="local",
+                    uploader=uploader,
+                    source_name=name,
+                )
                 part = report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(report)
                 for key in summary:
                     if key == "errors":

@@ -89,22 +89,36 @@ def import_cmd(
 
 @kb_app.command("list")
 def list_cmd(
-    domain: str | None = typer.Option(None, "--domain", help="Only this domain"),
+    domain: str | None = typer.Option(None, "--domain", help="Only those serving this domain"),
+    search: str | None = typer.Option(
+        None, "--search", "-s", help="Name contains (《》 and 中华人民共和国 optional)"
+    ),
+    kind: str | None = typer.Option(None, "--kind", help="法律, 行政法规, 司法解释, 部门规章, 指南 …"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """List the laws in the knowledge base with their versions and article counts."""
+    """List laws and guidelines: kind, versions/editions (* = served), effective date, articles, domains, origin."""
     kb = _open_kb()
-    laws = kb.laws(domain)
+    laws = kb.laws(domain, query=search, kind=kind)
     if as_json:
         typer.echo(json.dumps([x.model_dump() for x in laws], ensure_ascii=False, indent=2))
         return
     from rich.table import Table
 
-    table = Table("law", "domain", "versions", "articles")
+    table = Table("law", "kind", "versions (* served)", "effective", "articles", "domains", "origin")
     for x in laws:
-        table.add_row(x.law, x.domain, ", ".join(v or "undated" for v in x.versions), str(x.articles))
+        versions = ", ".join(
+            ("*" if d.status == "current" else "") + (d.version or "undated") + _status_note(d.status)
+            for d in x.details
+        )
+        table.add_row(
+            x.law, x.kind, versions, x.effective_date, str(x.articles), ",".join(x.domains), x.origin
+        )
     console.print(table)
-    console.print(f"{len(laws)} laws")
+    console.print(f"{len(laws)} laws and guidelines")
+
+
+def _status_note(status: str) -> str:
+    return {"future": " (not yet in force)", "local": " (local copy, official served)"}.get(status, "")
 
 
 @kb_app.command("show")
@@ -126,17 +140,26 @@ def show_cmd(
         typer.echo(passage.model_dump_json(indent=2))
         return
     console.print(
-        f"[bold]{passage.citation}[/]  {passage.law_full} · {passage.version or 'undated'} · {passage.chapter}"
+        f"[bold]{passage.citation}[/]  {passage.law_full} · {passage.kind or '-'} · "
+        f"{passage.version or 'undated'} · {passage.chapter}"
     )
     if passage.sample:
         console.print("[yellow]示例 sample article (starter knowledge base)[/]")
+    if passage.origin != "official":
+        console.print(
+            f"[yellow]local text uploaded by {passage.uploader or '?'} at {passage.imported_at or '?'}"
+            f" (file sha256 {passage.file_hash[:12]}), not official[/]",
+            highlight=False,
+        )
     console.print(passage.text, highlight=False)
     console.print(f"[dim]{passage.source}[/]", highlight=False)
 
 
 @kb_app.command("remove")
 def remove_cmd(
-    law: str = typer.Argument(..., help="Law short name, e.g. 劳动合同法"),
+    law: str = typer.Argument(
+        ..., help="Law or guideline name, e.g. 劳动合同法 or 《中华人民共和国劳动合同法》"
+    ),
     version: str | None = typer.Option(None, "--version", help="Only this version (YYYY-MM-DD)"),
 ) -> None:
     """Remove a law (all versions, or one version) from the knowledge base."""

@@ -104,3 +104,25 @@ def test_domains_show_set_and_reset(home: Path, laws_dir: Path) -> None:
     assert res.exit_code == 1 and "no law named 没有这部法" in res.output
     res = run("kb", "domains", "测试劳动法", "--set", "Legal!")
     assert res.exit_code == 1 and "invalid domain 'Legal!'" in res.output
+
+
+def test_list_shows_kind_status_and_finds_names_with_book_marks(home: Path, tmp_path: Path) -> None:
+    from tests.knowledge.conftest import LABOUR_V1, LABOUR_V2
+
+    laws = tmp_path / "corpus" / "社会法"
+    laws.mkdir(parents=True)
+    (laws / "测试劳动法(2010-01-01).md").write_text(LABOUR_V1, encoding="utf-8")
+    (laws / "测试劳动法(2020-06-30).md").write_text(LABOUR_V2, encoding="utf-8")
+    assert run("kb", "import", str(laws)).exit_code == 0
+    (info,) = json.loads(run("kb", "list", "--json", "--search", "《中华人民共和国测试劳动法》").output)
+    assert info["kind"] == "法律" and info["current_version"] == "2020-06-30"
+    assert [(d["version"], d["status"]) for d in info["details"]] == [
+        ("2020-06-30", "current"),
+        ("2010-01-01", "superseded"),
+    ]
+    res = run("kb", "list", "--kind", "法律")
+    assert res.exit_code == 0 and "*2020-06-30" in res.output and "测试劳动法" in res.output
+    assert json.loads(run("kb", "list", "--json", "--kind", "指南").output) == []
+    res = run("kb", "show", "《测试劳动法》第十一条")
+    assert res.exit_code == 0 and "法律" in res.output
+    assert run("kb", "remove", "《中华人民共和国测试劳动法》", "--version", "2010-01-01").exit_code == 0
