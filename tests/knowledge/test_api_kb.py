@@ -80,10 +80,17 @@ def test_upload_pdf_docx_html_guidelines(api: Api, tmp_path: Path) -> None:
     assert res.status_code == 200, res.text
     assert res.json()["files_imported"] == 3 and res.json()["errors"] == [], res.json()
     guides = {x["law"]: x for x in api.get("/v1/kb/laws", params={"kind": "指南"}).json()}
-    assert {"测试流感诊疗方案（2025年版）", "测试手足口病诊疗指南（2018年版）", "测试狂犬病暴露预防处置规范"} <= set(guides)
+    assert {
+        "测试流感诊疗方案（2025年版）",
+        "测试手足口病诊疗指南（2018年版）",
+        "测试狂犬病暴露预防处置规范",
+    } <= set(guides)
     assert guides["测试流感诊疗方案（2025年版）"]["origin"] == "local"
     hits = api.get("/v1/kb/search", params={"q": "流感 抗病毒治疗", "domain": "medical", "k": 3}).json()
-    assert hits[0]["citation"] == "《测试流感诊疗方案（2025年版）》三、治疗" and hits[0]["uploader"] == "kb-curator"
+    assert (
+        hits[0]["citation"] == "《测试流感诊疗方案（2025年版）》三、治疗"
+        and hits[0]["uploader"] == "kb-curator"
+    )
 
 
 def test_upload_scanned_pdf_names_the_file_and_imports_nothing(api: Api, tmp_path: Path) -> None:
