@@ -39,9 +39,10 @@ from assistant.generators.config import ExtractiveConfig
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding import AnswerFormatError, ground, parse, render, select_basis
 from assistant.prompt import build_messages, build_repair_messages
+from assistant.refusal import find_forbidding_article, render_refusal
 from assistant.routing import route
 from knowledge.types import Passage
-from safety.types import Answer, Citation, Question, Turn, TurnStatus, Verdict
+from safety.types import Answer, Citation, Notice, Question, Turn, TurnStatus, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,12 @@ class AskResult(BaseModel):
         "(empty when the question stood alone); shown as 理解为：…",
     )
     routing: RoutingInfo | None = Field(default=None, description="How the domain was chosen")
+    notices: list[Notice] = Field(
+        default_factory=list,
+        description="Shown with the answer because of what the question says: position first (red-flag "
+        "symptoms → call 120, crisis hotlines) before everything, last (consult a doctor) before the "
+        "disclaimer; already part of `rendered`",
+    )
 
 
 class _TurnState:
@@ -101,6 +108,7 @@ class _TurnState:
         self.conversation_id: str | None = None
         self.standalone = question  # the question resolved against the conversation (convo's step)
         self.routing: RoutingInfo | None = None
+        self.notices: list[Notice] = []  # safety's input step: red flag / crisis / consult a doctor
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -359,11 +367,15 @@ class Pipeline:
     def _answer(self, state: _TurnState, spec: DomainSpec) -> AskResult:
         policy = self.policies[spec.name]
         q = Question(text=state.question, domain=spec.name, client_id=state.client_id)
+        # Red-flag symptoms, suicidal words, individual dosing: shown whatever happens next (refusal,
+        # no basis, review hold, error), first or right before the disclaimer.
+        notices = getattr(policy, "notices", None)
+        state.notices = list(notices(state.question, state.standalone)) if notices else []
 
         verdict = policy.check_input(q)
         state.verdicts.append(verdict)
         if verdict.action == "refuse":
-            return self._finish_message(state, spec, policy, "refused", verdict.message)
+            return self._refuse(state, spec, policy, verdict)
 
         if state.standalone != state.question:
             # A follow-up carries earlier turns into what is answered: 「那需要哪些材料？」 after a refused
@@ -371,7 +383,7 @@ class Pipeline:
             verdict = policy.check_input(q.model_copy(update={"text": state.standalone}))
             state.verdicts.append(verdict)
             if verdict.action == "refuse":
-                return self._finish_message(state, spec, policy, "refused", verdict.message)
+                return self._refuse(state, spec, policy, verdict)
 
         # Injected instructions ("忽略以上规则…") are kept away from retrieval and the generator; the
         # policy still saw the full text above and will hold the answer for review at output.
@@ -567,6 +579,44 @@ class Pipeline:
         state.flag("amended")
         return self._with_disclaimer(answer, spec, policy)
 
+    # ------------------------------------------------------------------ input refusal (safety's step)
+    def _refuse(self, state: _TurnState, spec: DomainSpec, policy: Any, verdict: Verdict) -> AskResult:
+        """A refusal that helps: the category's message and, for an illegal request, the article that
+        forbids it (searched in the KB per the policy's `legal_basis`, verified by grounding), with the
+        disclaimer. Self-harm keeps its crisis lines first; no article → the plain refusal."""
+        notices = getattr(policy, "notices", None)
+        if notices:
+            state.notices = list(notices(state.question, state.standalone, refused_category=verdict.category))
+        bases_for = getattr(policy, "legal_basis", None)
+        bases = bases_for(verdict.category, state.standalone) if bases_for and verdict.category else []
+        citations = find_forbidding_article(self.kb, bases) if bases else []
+        if not citations:
+            return self._finish_message(state, spec, policy, "refused", verdict.message)
+        state.flag("refusal_cites_law")
+        state.verdicts.append(
+            Verdict(
+                action="allow",
+                rule="refusal.legal_basis",
+                details={"citations": [f"{c.law}{c.article_label}" for c in citations]},
+            )
+        )
+        disclaimer = self._with_disclaimer(Answer(), spec, policy).disclaimer
+        intro = str(getattr(policy, "legal_basis_intro", "") or "")
+        rendered = render_refusal(verdict.message, intro, citations, disclaimer)
+        return self._record(
+            state,
+            spec,
+            status="refused",
+            final_answer=rendered,
+            result=dict(
+                message=f"{verdict.message.strip()}\n\n{intro}".strip(),
+                citations=citations,
+                disclaimer=disclaimer,
+                rendered=rendered,
+            ),
+            flagged=False,
+        )
+
     # ------------------------------------------------------------------ finishing
     def _finish_message(
         self, state: _TurnState, spec: DomainSpec, policy: Any, status: TurnStatus, message: str
@@ -612,6 +662,15 @@ class Pipeline:
         result: dict,
         flagged: bool,
     ) -> AskResult:
+        if state.notices:
+            final_answer = _with_notices(final_answer, state.notices, result.get("disclaimer", ""))
+            result = {
+                **result,
+                "rendered": _with_notices(
+                    result.get("rendered", ""), state.notices, result.get("disclaimer", "")
+                ),
+                "notices": list(state.notices),
+            }
         latency = state.elapsed_ms
         turn = Turn(
             domain=state.domain or (spec.name if spec else ""),
@@ -718,6 +777,20 @@ def load_policies(domains: Mapping[str, DomainSpec]) -> dict[str, Any]:
 def _disclaimer_for(spec: DomainSpec, policy: Any) -> str:
     """The domain's own disclaimer wins when set; the safety policy's is the fallback."""
     return (spec.disclaimer or "").strip() or str(getattr(policy, "disclaimer", "") or "").strip()
+
+
+def _with_notices(text: str, notices: Sequence[Notice], disclaimer: str) -> str:
+    """`text` with the "first" notices before it and the "last" ones right before its disclaimer."""
+    first = [n.message for n in notices if n.position == "first"]
+    last = [n.message for n in notices if n.position == "last"]
+    body = text.strip()
+    if last:
+        tail = disclaimer.strip()
+        if tail and body.endswith(tail):
+            body = "\n\n".join(p for p in (body[: -len(tail)].rstrip(), *last, tail) if p)
+        else:
+            body = "\n\n".join(p for p in (body, *last) if p)
+    return "\n\n".join(p for p in (*first, body) if p)
 
 
 def _combined_masker(policies: Any) -> Callable[[str], str] | None:

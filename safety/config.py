@@ -68,6 +68,30 @@ class InformationalGuard(BaseModel):
     _v = field_validator("patterns", "override", "classifier_patterns")(_check_regexes)
 
 
+class LegalBasis(BaseModel):
+    """The article that forbids what a refused request asks for, cited with the refusal.
+
+    The pipeline searches the knowledge base for `query` within `law` and cites the first retrieved article
+    whose text matches `must`, verified like any citation; when the knowledge base holds no such article the
+    refusal goes out without one. Entries are tried in order; `cue`, when set, must match the question
+    (e.g. 种植 picks the article on growing drug plants before the one on making and selling drugs).
+    No article number is written here: the knowledge base decides which article it is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cue: str = Field(default="", description="Regex on the normalised question; empty: any question")
+    law: str = Field(min_length=1, description="Short law name the article must belong to, e.g. 刑法")
+    query: str = Field(min_length=1, description="What to search for (the statute's own wording)")
+    must: str = Field(min_length=1, description="Regex the article text must match")
+
+    @field_validator("cue", "must")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        _check_regexes([v] if v else [])
+        return v
+
+
 class RefusalCategory(BaseModel):
     """A kind of request the assistant refuses, with its refusal text and training examples."""
 
@@ -90,6 +114,9 @@ class RefusalCategory(BaseModel):
         default_factory=list, description="Intent × target rules (see ComposeRule)"
     )
     examples: list[str] = Field(default_factory=list, description="Harmful prompts (refusal training data)")
+    legal_basis: list[LegalBasis] = Field(
+        default_factory=list, description="Articles that forbid the request, cited with the refusal"
+    )
     priority: int = Field(default=100, description="Lower runs first; decides which message wins")
     enabled: bool = True
 
@@ -112,6 +139,37 @@ class InterceptGroup(BaseModel):
     enabled: bool = True
 
     _v = field_validator("patterns", "require_all", "unless")(_check_regexes)
+
+
+class NoticeRule(BaseModel):
+    """A message shown with the answer when the question matches: red-flag symptoms → call 120 first,
+    suicidal words → crisis hotlines first, individual dosing/diagnosis → consult a doctor last.
+
+    A notice never refuses or holds anything: the answer still follows. It triggers when any of `patterns`
+    matches (excused by `unless` within `unless_window` characters) or any `compose` rule matches
+    (intent × target within its window, the rule's own `unless` anywhere; the informational guard does not
+    apply — an emergency phrased as a question is still an emergency).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    message: str = Field(min_length=1, description="Text shown to the user")
+    position: Literal["first", "last"] = Field(
+        default="first", description="first: before everything else; last: right before the disclaimer"
+    )
+    patterns: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    unless_window: int = Field(default=12, ge=0, le=200)
+    compose: list[ComposeRule] = Field(default_factory=list)
+    covers: list[str] = Field(
+        default_factory=list,
+        description="Refusal categories whose own message already says this (the notice is not repeated)",
+    )
+    enabled: bool = True
+
+    _v = field_validator("patterns", "unless")(_check_regexes)
 
 
 class PiiConfig(BaseModel):
@@ -201,6 +259,11 @@ class PolicyConfig(BaseModel):
     )
     refusal_categories: list[RefusalCategory] = Field(default_factory=list)
     intercepts: list[InterceptGroup] = Field(default_factory=list)
+    notices: list[NoticeRule] = Field(default_factory=list)
+    legal_basis_intro: str = Field(
+        default="您所询问的做法为法律所禁止，依法须承担法律责任。相关法律条文如下：",
+        description="Shown between a refusal message and the article that forbids the request",
+    )
     pii: PiiConfig = Field(default_factory=PiiConfig)
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     informational: InformationalGuard = Field(default_factory=InformationalGuard)
@@ -221,6 +284,8 @@ __all__ = [
     "InformationalGuard",
     "InjectionConfig",
     "InterceptGroup",
+    "LegalBasis",
+    "NoticeRule",
     "PiiConfig",
     "PolicyConfig",
     "RefusalCategory",

@@ -26,14 +26,17 @@ from safety.config import (
     InformationalGuard,
     InjectionConfig,
     InterceptGroup,
+    LegalBasis,
+    NoticeRule,
     PiiConfig,
     PolicyConfig,
     RefusalCategory,
 )
 from safety.normalize import normalize_forms
+from safety.notices import build_matchers, notices_for
 from safety.pii import mask_pii as _mask_pii
 from safety.rules import RULE_KINDS, DisclaimerRule, InjectionRule, SafetyRule
-from safety.types import Answer, Question, Verdict
+from safety.types import Answer, Notice, Question, Verdict
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 _RANK = {"allow": 0, "amend": 1, "flag": 2, "refuse": 3}
@@ -88,6 +91,12 @@ class SafetyPolicy:
         self.refusal_categories = [c for c in config.refusal_categories if c.enabled]
         self.rules: list[SafetyRule] = [rule for kind in config.rules for rule in RULE_KINDS[kind](config)]
         self._injection = InjectionRule(config.injection.patterns, self.review_message)
+        self._notices = build_matchers(config.notices)
+        self._covers = {r.name: set(r.covers) for r in config.notices}
+        self._bases = {
+            c.name: [(re.compile(b.cue, re.IGNORECASE) if b.cue else None, b) for b in c.legal_basis]
+            for c in self.refusal_categories
+        }
 
     def __repr__(self) -> str:
         return f"SafetyPolicy(name={self.name!r}, rules={len(self.rules)})"
@@ -175,6 +184,31 @@ class SafetyPolicy:
         kept = [s for s in parts if s.strip() and self._injection.detect(s) is None]
         out = "".join(kept).strip(" ，,")
         return out or text
+
+    def notices(self, *texts: str, refused_category: str | None = None) -> list[Notice]:
+        """Notices the question triggers (red flag → 120 first, crisis hotlines, consult a doctor…).
+
+        `texts`: the question and, when it differs, the standalone question. `refused_category`: on a
+        refusal, notices whose message that category's refusal already carries (`covers`) are left out."""
+        found = notices_for(self._notices, texts)
+        if refused_category:
+            found = [n for n in found if refused_category not in self._covers.get(n.name, set())]
+        return found
+
+    def legal_basis(self, category: str, text: str) -> list[LegalBasis]:
+        """The `legal_basis` entries of a refusal category that apply to `text`, in order (a cue-less entry
+        always applies); the caller cites the first whose article the knowledge base holds."""
+        spaced, compact = normalize_forms(text)
+        return [
+            b
+            for cue, b in self._bases.get(category, [])
+            if cue is None or cue.search(spaced) or cue.search(compact)
+        ]
+
+    @property
+    def legal_basis_intro(self) -> str:
+        """The sentence between a refusal message and the article that forbids the request."""
+        return self.config.legal_basis_intro.strip()
 
     def refusal_examples(self) -> dict[str, list[str]]:
         """category name → harmful example prompts (used by the trainer to build refusal samples)."""
@@ -337,6 +371,8 @@ __all__ = [
     "InformationalGuard",
     "InjectionConfig",
     "InterceptGroup",
+    "LegalBasis",
+    "NoticeRule",
     "PiiConfig",
     "PolicyConfig",
     "PolicyError",

@@ -79,6 +79,16 @@ class Verdict(BaseModel):
     details: dict = Field(default_factory=dict)
 
 
+class Notice(BaseModel):
+    """A message shown with an answer because of what the question says (never refuses or holds it):
+    red-flag symptoms → call 120 first, suicidal words → crisis hotlines first, individual dosing or
+    diagnosis → consult a doctor, last (before the disclaimer)."""
+
+    name: str = Field(description="The policy's notice rule, e.g. red_flag")
+    message: str
+    position: Literal["first", "last"] = "first"
+
+
 class Turn(BaseModel):
     """Everything the audit trail stores about one question/answer turn."""
 

@@ -44,6 +44,9 @@ def answer_html(result: Any) -> str:
     status = getattr(result, "status", "answered")
     turn_id = result.turn_id or ""
     parts = [f'<div class="yiju-answer" data-status="{escape(status)}" data-turn="{escape(turn_id)}">']
+    notices = list(getattr(result, "notices", None) or [])
+    # Red-flag (call 120) and crisis-line notices come before anything else (safety's input step).
+    parts += [_notice_html(n) for n in notices if getattr(n, "position", "first") == "first"]
     if status == "under_review":
         parts.append(
             f'<div class="yiju-under-review" id="yiju-under-review">{badge_html(status)} '
@@ -60,27 +63,39 @@ def answer_html(result: Any) -> str:
         note = result.message or STATUS_NOTES.get(status, "")
         heading = f'<h4 class="yiju-status-heading">{badge_html(status)}</h4>'
         parts.append(f'<div class="yiju-message yiju-{escape(status)}">{heading}<p>{escape(note)}</p></div>')
+        if status == "refused" and result.citations:  # the article that forbids the request
+            parts.append(_basis_html(result.citations))
     else:
         parts.append(
             f'<div class="yiju-section yiju-category"><h4>【分类】</h4><p>{escape(result.category)}</p></div>'
         )
         points = "".join(f"<li>{escape(p)}</li>" for p in result.points)
         parts.append(f'<div class="yiju-section yiju-points"><h4>【要点】</h4><ol>{points}</ol></div>')
-        cites = []
-        for c in result.citations:
-            label = c.ref  # 《法》第X条, or a guideline's 《指南》section path
-            cites.append(
-                f'<details class="yiju-citation"><summary>{escape(label)}</summary>'
-                f'<blockquote class="yiju-article-text">{escape(c.text)}</blockquote></details>'
-            )
-        parts.append(
-            f'<div class="yiju-section yiju-basis"><h4>【依据】</h4>{"".join(cites) or "<p>（无）</p>"}</div>'
-        )
+        parts.append(_basis_html(result.citations))
+    parts += [_notice_html(n) for n in notices if getattr(n, "position", "first") == "last"]
     if result.disclaimer:
         parts.append(f'<div class="yiju-disclaimer" id="yiju-disclaimer">{escape(result.disclaimer)}</div>')
     meta = meta_text(turn_id, result.domain, result.generator)
     parts.append(f'<div class="yiju-meta">{escape(meta)}</div></div>')
     return "".join(parts)
+
+
+def _basis_html(citations: Any) -> str:
+    """【依据】: each citation expands (<details>) to its verbatim text."""
+    cites = []
+    for c in citations:
+        label = c.ref  # 《法》第X条, or a guideline's 《指南》section path
+        cites.append(
+            f'<details class="yiju-citation"><summary>{escape(label)}</summary>'
+            f'<blockquote class="yiju-article-text">{escape(c.text)}</blockquote></details>'
+        )
+    return f'<div class="yiju-section yiju-basis"><h4>【依据】</h4>{"".join(cites) or "<p>（无）</p>"}</div>'
+
+
+def _notice_html(notice: Any) -> str:
+    """A notice (red flag → 120, crisis lines, consult a doctor) as its own block."""
+    name = escape(str(getattr(notice, "name", "")))
+    return f'<div class="yiju-notice yiju-notice-{name}" role="alert"><p>{escape(notice.message)}</p></div>'
 
 
 def turn_result_html(result: Any) -> str:

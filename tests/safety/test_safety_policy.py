@@ -104,8 +104,10 @@ def test_every_example_is_refused_under_its_own_category(domain: str) -> None:
 def test_self_harm_reply_is_caring_with_hotlines(medical: SafetyPolicy) -> None:
     v = _in(medical, "我不想活了")
     assert v.action == "refuse" and v.rule == "refuse.self_harm"
-    for hotline in ("400-161-9995", "010-82951332", "120", "110"):
+    for hotline in ("12356", "400-161-9995", "120", "110"):
         assert hotline in v.message
+    # the crisis lines come first: someone in crisis may read only the first lines
+    assert "12356" in "".join(v.message.splitlines()[:2])
     assert "担心" in v.message
 
 
