@@ -459,14 +459,14 @@ class Pipeline:
         query = spec.expand(question)
         if r.filter == "post":
             # One unfiltered search, kept by domain: a filtered vector query scans the whole collection.
-            pool = self.kb.retrieve(query, domain=None, k=fetch * r.post_factor)
+            pool = self.kb.retrieve(query, domain=None, k=fetch * r.post_factor, profile=spec.name)
             kept = _prefer_citable([p for p in pool if _serves(p, wanted)], k * len(wanted))
             if len(kept) >= k:
                 return kept
         passages: list[Passage] = []
         seen: set[str] = set()
         for kd in r.knowledge_domains:
-            for p in _prefer_citable(self.kb.retrieve(query, domain=kd, k=fetch), k):
+            for p in _prefer_citable(self.kb.retrieve(query, domain=kd, k=fetch, profile=spec.name), k):
                 if p.id not in seen:
                     seen.add(p.id)
                     passages.append(p)

@@ -107,6 +107,19 @@ class RetrievalConfig(BaseModel):
         description="Extra times the words of the asking (last) sentence of a multi-sentence question count",
     )
 
+    ranker: Literal["learned", "fusion"] = Field(
+        default="learned",
+        description="learned: a linear model over candidate features (knowledge/ranker_weights.json, trained "
+        "by bench/train_ranker.py; needs the bigram index, so bigram_weight 0 means fusion); fusion: the "
+        "hand-set fusion above",
+    )
+    ranker_weights: Path | None = Field(
+        default=None, description="Weights file for the learned ranker (default: the shipped one)"
+    )
+    heading_candidates: int = Field(
+        default=50, ge=0, description="Candidates taken from the heading index (title + headings)"
+    )
+
 
 class KnowledgeConfig(BaseModel):
     """The knowledge section of yiju.yaml."""

@@ -97,11 +97,33 @@ def passage_headings(p: Passage) -> list[str]:
     return [*many, one] if one and one not in many else list(many)
 
 
-def is_relevant(p: Passage, gold: Sequence[GoldArticle]) -> bool:
-    """Whether passage `p` answers a question whose gold references are `gold`."""
+def _bigram_set(text: str) -> set[str]:
+    from knowledge.textproc import char_bigrams
+
+    return set(char_bigrams(text))
+
+
+def same_text(a: str, b: str, threshold: float = 0.7) -> bool:
+    """Whether two article texts are the same provision (bigram Jaccard >= threshold): how an article renumbered
+    by a later version is recognised."""
+    x, y = _bigram_set(a), _bigram_set(b)
+    return bool(x and y) and len(x & y) / len(x | y) >= threshold
+
+
+def is_relevant(
+    p: Passage, gold: Sequence[GoldArticle], gold_texts: dict[tuple[str, int], list[str]] | None = None
+) -> bool:
+    """Whether passage `p` answers a question whose gold references are `gold`.
+
+    `gold_texts` maps a gold (law, article_no) to that article's text in every stored version: a passage of the
+    same law with the same text under another number (the article was renumbered) then counts too."""
     for g in gold:
         if not g.is_section:
-            if p.law == short_law_name(g.law) and p.article_no == g.article_no:
+            law = short_law_name(g.law)
+            if p.law == law and p.article_no == g.article_no:
+                return True
+            texts = (gold_texts or {}).get((law, g.article_no or 0), [])
+            if p.law == law and any(same_text(p.text, t) for t in texts):
                 return True
         elif g.title in (p.law, p.law_full) and any(
             starts_with_section(h, g.section) for h in passage_headings(p)
@@ -131,9 +153,27 @@ def summarize(ranks: Sequence[int | None], ms: Sequence[float], k: int) -> dict[
     return row
 
 
-def first_relevant_rank(passages: Sequence[Passage], gold: Sequence[GoldArticle]) -> int | None:
+def first_relevant_rank(
+    passages: Sequence[Passage],
+    gold: Sequence[GoldArticle],
+    gold_texts: dict[tuple[str, int], list[str]] | None = None,
+) -> int | None:
     """1-based rank of the first relevant passage, or None."""
-    return next((i for i, p in enumerate(passages, 1) if is_relevant(p, gold)), None)
+    return next((i for i, p in enumerate(passages, 1) if is_relevant(p, gold, gold_texts)), None)
+
+
+def gold_article_texts(kb, items: Sequence[EvalItem]) -> dict[tuple[str, int], list[str]]:
+    """(law, article_no) -> the article's text in every stored version, for every statute gold of `items`."""
+    out: dict[tuple[str, int], list[str]] = {}
+    for item in items:
+        for g in item.gold:
+            if g.is_section:
+                continue
+            key = (short_law_name(g.law), g.article_no or 0)
+            if key not in out:
+                rows = kb.manifest.query("SELECT text FROM articles WHERE law=? AND article_no=?", key)
+                out[key] = [r["text"] for r in rows]
+    return out
 
 
 def evaluate_with(
@@ -141,14 +181,17 @@ def evaluate_with(
     items: Sequence[EvalItem],
     k: int = 10,
     progress: Callable[[int], None] | None = None,
+    gold_texts: dict[tuple[str, int], list[str]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Figures per task and "overall" for any search function `search(question, k) -> passages`."""
+    """Figures per task and "overall" for any search function `search(question, k) -> passages`
+    (`gold_texts`: see is_relevant; counts renumbered gold articles)."""
     per_task: dict[str, list[tuple[int | None, float]]] = {}
     for item in items:
         started = time.perf_counter()
         passages = search(item.question, k)
         ms = (time.perf_counter() - started) * 1000
-        per_task.setdefault(item.task, []).append((first_relevant_rank(passages[:k], item.gold), ms))
+        rank = first_relevant_rank(passages[:k], item.gold, gold_texts)
+        per_task.setdefault(item.task, []).append((rank, ms))
         if progress:
             progress(1)
     groups = {**dict(sorted(per_task.items())), "overall": [r for v in per_task.values() for r in v]}
@@ -163,14 +206,17 @@ def evaluate_retrieval(
     all_versions: bool = False,
     domain: str | None = None,
     as_of: str | None = None,
+    renumbered: bool = False,
 ) -> dict[str, dict[str, float]]:
     """hit@1/5/10 (cut-offs up to k), MRR@k and latency per task and "overall" for `kb.retrieve`.
 
     `domain` restricts the search to one knowledge domain; `all_versions` searches every stored version of
     each law and `as_of` the versions in force on a date (question sets such as LawBench were written
-    against older texts, whose article numbers differ)."""
+    against older texts, whose article numbers differ). `renumbered` also counts a passage that holds a gold
+    article's text under another number (the newest version renumbered it)."""
 
     def search(question: str, n: int) -> Sequence[Passage]:
         return kb.retrieve(question, k=n, all_versions=all_versions, domain=domain, as_of=as_of)
 
-    return evaluate_with(search, items, k=k, progress=progress)
+    texts = gold_article_texts(kb, items) if renumbered else None
+    return evaluate_with(search, items, k=k, progress=progress, gold_texts=texts)

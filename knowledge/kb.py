@@ -367,9 +367,11 @@ class KnowledgeBase:
         as_of: str | None = None,
         version: str | None = None,
         all_versions: bool = False,
+        profile: str | None = None,
     ) -> list[Passage]:
         """Hybrid retrieval (see knowledge.retrieval.retrieve): an exact reference first, then fused BM25
-        (words and character bigrams) and dense results; filters domain, law, version or `as_of` date."""
+        (words and character bigrams) and dense results; filters domain, law, version or `as_of` date;
+        `profile` names the learned ranker's profile (default: the domain's)."""
         return retrieval.retrieve(
             self,
             query,
@@ -379,6 +381,7 @@ class KnowledgeBase:
             as_of=as_of,
             version=version,
             all_versions=all_versions,
+            profile=profile,
         )
 
     def as_langchain_retriever(self, domain: str | None = None, k: int = 5):

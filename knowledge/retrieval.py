@@ -7,8 +7,9 @@ manifest, the on-disk BM25 caches and the vector store through the `SearchableKB
 
 from __future__ import annotations
 
+import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -57,6 +58,20 @@ class Snapshot:
     domain_masks: dict[str, np.ndarray] | None = None
     # which rows are served on a date (versions in force, editions, official before local): knowledge.versions
     version_index: VersionIndex | None = None
+    rank_data: RankData | None = None  # what the learned ranker needs (None when ranker is "fusion")
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedder name -> rows' vectors (lazy)
+
+
+@dataclass
+class RankData:
+    """Per-passage arrays and the heading index the learned ranker reads (built with the snapshot)."""
+
+    heading: object  # BM25 over bigrams of law title + chapter / guideline heading paths
+    kinds: np.ndarray  # index into ranking.KINDS
+    log_length: np.ndarray
+    purpose: np.ndarray
+    bigram_csr: object  # the bigram matrix by rows (coverage features)
+    bigram_idf: np.ndarray
 
 
 def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
@@ -91,6 +106,8 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
             bm25.save(cache)
     names = sorted(laws, key=len, reverse=True)
     bigram = bigram_index(kb, version, len(ids)) if rc.bigram_weight > 0 else None
+    # the learned ranker reads the bigram index (coverage features): bigram_weight 0 means the fusion ranker
+    rank_data = build_rank_data(kb, version, bigram) if rc.ranker == "learned" and bigram and ids else None
     return Snapshot(
         version,
         ids,
@@ -105,6 +122,7 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
         bigram,
         domain_masks,
         vindex,
+        rank_data,
     )
 
 
@@ -127,6 +145,49 @@ def bigram_index(kb: SearchableKB, version: str, n: int):
         cache.parent.mkdir(parents=True, exist_ok=True)
         index.save(cache)
     return index
+
+
+def _columns(manifest: Manifest) -> set[str]:
+    return {r["name"] for r in manifest.query("PRAGMA table_info(articles)")}
+
+
+def build_rank_data(kb: SearchableKB, version: str, bigram) -> RankData:
+    """Heading index (cached on disk per kb_version) and per-passage arrays for the learned ranker.
+
+    A passage's headings are its chapter for a statute and every heading path it covers for a guideline
+    (`sections`), so a question naming a disease and a section finds it even when the body does not
+    repeat the heading."""
+    from knowledge.ranking import is_purpose_clause, kind_index
+    from knowledge.sparse import BM25Index
+    from knowledge.textproc import char_bigrams
+
+    cols = _columns(kb.manifest)
+    extra = [c for c in ("kind", "sections") if c in cols]
+    rows = kb.manifest.query(
+        f"SELECT law, chapter, text{''.join(', ' + c for c in extra)} FROM articles ORDER BY id"
+    )
+    cache = kb.home / "index" / f"heading-{version}"
+    if cache.with_suffix(".npz").exists():
+        heading = BM25Index.load(cache)
+    else:
+
+        def headings(r) -> str:
+            many = r["sections"] if "sections" in extra and r["sections"] else ""
+            if many.startswith("["):
+                many = " ; ".join(json.loads(many))
+            return f"{r['law']} {r['chapter'] or ''} {many}"
+
+        heading = BM25Index.build([char_bigrams(headings(r)) or ["∅"] for r in rows])
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        heading.save(cache)
+    kinds = np.array([kind_index(r["kind"] if "kind" in extra else "") for r in rows], dtype=np.int64)
+    log_length = np.log1p(np.array([len(r["text"]) for r in rows], dtype=np.float32))
+    purpose = np.array([is_purpose_clause(r["text"]) for r in rows], dtype=bool)
+    csc = bigram.matrix
+    n = csc.shape[0]
+    df = np.diff(csc.indptr).astype(np.float32)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    return RankData(heading, kinds, log_length, purpose, csc.tocsr(), idf)
 
 
 def passage_mask(
@@ -179,6 +240,7 @@ def retrieve(
     as_of: str | None = None,
     version: str | None = None,
     all_versions: bool = False,
+    profile: str | None = None,
 ) -> list[Passage]:
     """Hybrid retrieval: BM25 over jieba words + BM25 over character bigrams + dense vectors, fused
     (config `retrieval.fusion`: normalised scores by default, or RRF). The question is cleaned first
@@ -187,8 +249,11 @@ def retrieve(
     An exact reference in the query ('劳动合同法第四十七条') puts that article first. Filters: domain,
     law, a version, or `as_of` (the version in force on that date); otherwise the newest version
     (`all_versions=True` searches every stored version, e.g. for question sets built on older texts).
+
+    With `retrieval.ranker: learned` (the default) the candidates of all searches are ranked by the
+    learned linear model of `profile` (default: the domain's, else `legal`; see knowledge.ranking).
     """
-    from knowledge.textproc import query_terms
+    from knowledge.textproc import query_bigrams, query_terms
 
     snap = kb.snapshot()
     if not snap.ids or k <= 0:
@@ -215,7 +280,14 @@ def retrieve(
     if snap.bigram is not None:
         bi_scores = snap.bigram.scores(grams, rc.query_tf)
         _, bi_top = top_positive(bi_scores, mask, n_cand)
-    sparse_cands = list(dict.fromkeys(top.tolist() + bi_top.tolist()))
+    profile = ranker_profile(kb, profile or domain) if snap.rank_data is not None else None
+    head_scores = None
+    head_top = np.zeros(0, dtype=np.int64)
+    if profile is not None:
+        # the heading field: law title + chapter / guideline heading paths
+        head_scores = snap.rank_data.heading.scores(query_bigrams(query), "binary")
+        _, head_top = top_positive(head_scores, mask, rc.heading_candidates)
+    sparse_cands = list(dict.fromkeys(top.tolist() + bi_top.tolist() + head_top.tolist()))
     dense: dict[int, float] = {}
     emb = kb.embedder()
     if emb is not None and rc.dense_weight > 0:
@@ -229,13 +301,23 @@ def retrieve(
             pos = snap.pos.get(aid)
             if pos is not None and mask[pos]:
                 dense[pos] = sim
-        if rc.fusion == "score":
+        if profile is not None:
+            # exact similarities for every other candidate, from the in-memory copy of the vectors
+            missing = np.array([p for p in sparse_cands if p not in dense], dtype=np.int64)
+            if len(missing):
+                sims = dense_vectors(kb, snap, emb)[missing] @ qvec
+                dense.update(zip(missing.tolist(), sims.tolist(), strict=True))
+        elif rc.fusion == "score":
             # exact similarities for BM25 candidates the dense search did not return
             missing = [snap.ids[p] for p in sparse_cands if p not in dense]
             for aid, vec in store.vectors(emb.name, missing).items():
                 dense[snap.pos[aid]] = float(np.dot(vec, qvec))
     fused: dict[int, float] = {}
-    if rc.fusion == "rrf":
+    if profile is not None:
+        fused = learned_scores(
+            snap, profile, query, mask, sparse_cands, dense, scores, bi_scores, head_scores
+        )
+    elif rc.fusion == "rrf":
         for rank, pos in enumerate(top.tolist()):
             fused[pos] = fused.get(pos, 0.0) + rc.sparse_weight / (rc.rrf_k + rank + 1)
         for rank, pos in enumerate(bi_top.tolist()):
@@ -264,6 +346,87 @@ def retrieve(
         out.append(row_to_passage(rows[aid], score=round(score, 6)))
         seen.add(aid)
     return out[:k]
+
+
+def dense_vectors(kb: SearchableKB, snap: Snapshot, emb) -> np.ndarray:
+    """Every row's vector (zeros where the store has none), read from the store once per kb_version and
+    embedder and cached on disk: the ranker needs the cosine of ~300 candidates per question, and one
+    store round trip for them costs more than the whole ranking."""
+    have = snap.vectors.get(emb.name)
+    if have is not None:
+        return have
+    cache = kb.home / "index" / f"vectors-{snap.kb_version}-{emb.name}.npy"
+    if cache.exists():
+        matrix = np.load(cache)
+    else:
+        matrix = np.zeros((len(snap.ids), emb.dim), dtype=np.float32)
+        store = kb._store_obj()
+        step = 5000  # below Chroma's SQL-variable limit
+        for start in range(0, len(snap.ids), step):
+            for aid, vec in store.vectors(emb.name, snap.ids[start : start + step]).items():
+                matrix[snap.pos[aid]] = vec
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, matrix)
+    snap.vectors[emb.name] = matrix
+    return matrix
+
+
+def ranker_profile(kb: SearchableKB, name: str | None):
+    """The learned ranker's profile for `name` (a domain), or None when no weights are available."""
+    from knowledge.ranking import load_profiles, pick_profile
+
+    path = kb.config.retrieval.ranker_weights
+    return pick_profile(load_profiles(str(path) if path else None), name)
+
+
+def learned_scores(
+    snap: Snapshot,
+    profile,
+    query: str,
+    mask: np.ndarray,
+    cands: list[int],
+    dense: dict[int, float],
+    word: np.ndarray,
+    bigram: np.ndarray | None,
+    heading: np.ndarray,
+) -> dict[int, float]:
+    """Position -> learned score for every candidate (sparse ∪ dense)."""
+    from knowledge.ranking import QueryScores, candidate_features
+    from knowledge.textproc import query_bigrams, question_sentence
+
+    rd = snap.rank_data
+    pos = np.array(sorted(set(cands) | set(dense)), dtype=np.int64)
+    if not len(pos):
+        return {}
+    vocab = snap.bigram.vocab
+
+    def cols(text: str) -> np.ndarray:
+        return np.array(sorted({vocab[g] for g in query_bigrams(text) if g in vocab}), dtype=np.int64)
+
+    focus = question_sentence(query)
+    qs = QueryScores(
+        word=word,
+        bigram=bigram if bigram is not None else np.zeros_like(word),
+        heading=heading,
+        dense=dense,
+        gram_cols=cols(query),
+        focus_cols=cols(focus) if focus else np.zeros(0, dtype=np.int64),
+    )
+    x = candidate_features(
+        pos,
+        qs,
+        mask,
+        law_idx=snap.law_idx,
+        kinds=rd.kinds,
+        log_length=rd.log_length,
+        purpose=rd.purpose,
+        bigram_csr=rd.bigram_csr,
+        bigram_idf=rd.bigram_idf,
+    )
+    record = getattr(profile, "record", None)
+    if record is not None:  # bench/train_ranker.py collects the features of every candidate
+        record(pos, x)
+    return dict(zip(pos.tolist(), profile.score(x).tolist(), strict=True))
 
 
 def top_positive(scores: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

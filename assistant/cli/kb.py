@@ -234,13 +234,18 @@ def retrieval_cmd(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Search the versions in force on this date (YYYY-MM-DD)"
     ),
+    renumbered: bool = typer.Option(
+        False,
+        "--renumbered",
+        help="Also count a gold article's text found under the number a newer version gave it",
+    ),
 ) -> None:
     """hit@1/5/10, MRR and latency per task and overall on a question set.
 
     Gold is a statute article {law, article_no} or a guideline section {title, section}: a passage is
     relevant when one of its heading paths lies in the gold section."""
     from knowledge.errors import KnowledgeError
-    from knowledge.evaluation import evaluate_retrieval, evaluate_with, load_eval_set
+    from knowledge.evaluation import evaluate_retrieval, evaluate_with, gold_article_texts, load_eval_set
 
     try:
         items = load_eval_set(set_path)
@@ -267,9 +272,14 @@ def retrieval_cmd(
             fail(str(exc))
 
         def run(advance):
+            texts = gold_article_texts(pipeline.kb, items) if renumbered else None
             try:
                 return evaluate_with(
-                    lambda q, n: pipeline.retrieve(q, domain, k=n), items, k=k, progress=advance
+                    lambda q, n: pipeline.retrieve(q, domain, k=n),
+                    items,
+                    k=k,
+                    progress=advance,
+                    gold_texts=texts,
                 )
             finally:
                 pipeline.close()
@@ -277,7 +287,13 @@ def retrieval_cmd(
 
         def run(advance):
             return evaluate_retrieval(
-                kb, items, k=k, progress=advance, all_versions=all_versions, as_of=as_of
+                kb,
+                items,
+                k=k,
+                progress=advance,
+                all_versions=all_versions,
+                as_of=as_of,
+                renumbered=renumbered,
             )
 
     with progress_bar(not as_json, "evaluating", len(items)) as advance:

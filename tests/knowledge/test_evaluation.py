@@ -95,3 +95,22 @@ def test_load_errors_name_file_and_line(tmp_path: Path) -> None:
     assert err.value.line == 2 and str(f) in str(err.value)
     f.write_text(json.dumps(good, ensure_ascii=False) + "\n")
     assert load_eval_set(f)[0].gold[0].is_section
+
+
+def test_renumbered_gold_counts_only_with_its_texts() -> None:
+    """LawBench cites 公司法 by its pre-2024 numbers: the same provision under its new number counts only when
+    the gold article's texts are given (bench and `--renumbered`), never by default."""
+    text = "公司聘用、解聘承办公司审计业务的会计师事务所，依照公司章程的规定，由股东会决定。"
+    item = EvalItem.model_validate({"question": "q", "gold": [{"law": "公司法", "article_no": 169}]})
+    moved = Passage(id="公司法@2023#215", domain="legal", law="公司法", article_no=215, text=text)
+    other = Passage(
+        id="公司法@2023#1",
+        domain="legal",
+        law="公司法",
+        article_no=1,
+        text="为了规范公司的组织和行为，制定本法。",
+    )
+    assert not is_relevant(moved, item.gold)
+    texts = {("公司法", 169): [text, "国家出资公司，由国务院代表国家依法履行出资人职责。"]}
+    assert is_relevant(moved, item.gold, texts)
+    assert not is_relevant(other, item.gold, texts)

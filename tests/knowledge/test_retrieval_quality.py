@@ -147,7 +147,8 @@ def test_both_fusions_use_the_bigram_ranking(yiju_home: Path, tmp_path: Path, fu
     d.mkdir()
     (d / "测试公司法(2018-10-26).md").write_text(SCENARIO_LAW, encoding="utf-8")
     kb = KnowledgeBase.open(
-        yiju_home, tiny_config(retrieval={"fusion": fusion, "dense_weight": 0, "sparse_weight": 0})
+        yiju_home,
+        tiny_config(retrieval={"ranker": "fusion", "fusion": fusion, "dense_weight": 0, "sparse_weight": 0}),
     )
     try:
         kb.import_path(d, progress=False)
