@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from knowledge.migrations import apply_migrations
+from knowledge.private_files import private_database
 from knowledge.types import Passage
 
 # The version stored for a law whose date is unknown (shown to users as '').
@@ -33,6 +34,7 @@ class Manifest:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
+        private_database(path)  # owner-only, WAL/SHM included (issue 14 item 5)
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")

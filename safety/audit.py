@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from knowledge.private_files import open_private, private_database
 from safety.feedback import FeedbackMixin
 from safety.types import Decision, ReviewItem, Turn, Verdict
 
@@ -215,8 +216,9 @@ class SqliteAuditStore(FeedbackMixin):
         self._write_lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_database(self.path)  # owner-only, WAL/SHM included (it holds people's questions)
         except OSError as e:
-            raise AuditError(f"cannot create audit directory {self.path.parent}: {e}") from e
+            raise AuditError(f"cannot create audit database {self.path}: {e}") from e
         self.migrate()
 
     # ------------------------------------------------------------------------------------------ plumbing
@@ -597,7 +599,7 @@ class SqliteAuditStore(FeedbackMixin):
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         n = 0
         try:
-            with tmp.open("w", encoding="utf-8", newline="") as f:
+            with open_private(tmp, newline="") as f:
                 if fmt == "jsonl":
                     for row in self.iter_export_rows():
                         f.write(_json(row) + "\n")

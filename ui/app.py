@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
 from ui.chat import build_chat
 from ui.knowledge import build_knowledge
@@ -26,9 +27,14 @@ CSS = """
 """
 
 
+# Uploaded files are deleted an hour after they arrive (checked every 10 minutes), and all of them when the
+# server stops; an import deletes the files it read at once.
+UPLOAD_CACHE = (600, 3600)
+
+
 def build_ui(services: Any) -> gr.Blocks:
     """Build the Blocks; `services` gives the pipeline, KB, audit store, keys and limits."""
-    with gr.Blocks(title="依据 yiju") as demo:
+    with gr.Blocks(title="依据 yiju", delete_cache=UPLOAD_CACHE) as demo:
         gr.Markdown("# 依据 yiju — 有据可查的医疗与法律问答")
         with gr.Tabs(elem_id="yiju-tabs"):
             with gr.Tab("问答 Chat", id="chat", elem_id="tab-chat"):
@@ -41,3 +47,25 @@ def build_ui(services: Any) -> gr.Blocks:
     demo.queue(default_concurrency_limit=4)
     demo.yiju_css = CSS  # passed to mount_gradio_app (Gradio 6 takes css at launch/mount time)
     return demo
+
+
+def mount_ui(app: FastAPI, services: Any) -> FastAPI:
+    """Mount the screens at `/` of `app`, with the upload limits of /v1.
+
+    The guard in front of Gradio's upload and file routes is `assistant.api.ui_guard.GradioGuard`.
+    """
+    blocks = build_ui(services)
+    app = gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        max_file_size=services.config.server.max_upload_bytes,
+        footer_links=["api"],
+        ssr_mode=False,
+        css=getattr(blocks, "yiju_css", None),
+    )
+    # Gradio checks that a file named in an event's input is one it received (its upload folder) only
+    # once the Blocks count as launched, which launch() sets and mount_gradio_app (6.31) does not.
+    # The screens check it themselves too (ui_guard.received_file); this keeps Gradio's own check on.
+    blocks.has_launched = True
+    return app

@@ -9,7 +9,27 @@ import gradio as gr
 
 from assistant.api.auth import authorize
 from assistant.api.errors import classify_exception
+from assistant.api.ui_guard import received_file
 from ui.render import message_html, passage_html
+
+# Runs in the browser: opens (or, for an empty field, closes) the screen's upload session with the key.
+SESSION_JS = """
+async (key) => {
+  const k = (key || "").trim();
+  if (!k) {
+    await fetch("ui/session", {method: "DELETE", credentials: "same-origin"});
+    return "";
+  }
+  const r = await fetch("ui/session", {
+    method: "POST", credentials: "same-origin", headers: {"Authorization": "Bearer " + k}
+  });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) return "〔未验证〕 " + ((body.error && body.error.message) || r.status);
+  return body.uploads
+    ? "〔已验证〕 " + body.role + " · " + body.name + "：可以上传文件"
+    : "〔已验证〕 " + body.role + " · " + body.name + "：此 key 不能上传（需要 curator）";
+}
+"""
 
 
 def build_knowledge(services: Any) -> None:
@@ -22,6 +42,9 @@ def build_knowledge(services: Any) -> None:
         return f"〔失败〕 {classify_exception(exc)[2]}"
 
     key = gr.Textbox(label="API key (curator)", type="password", elem_id="kb-key")
+    # Uploads go to Gradio's upload route, which needs this key too: the browser exchanges it for an
+    # HttpOnly session cookie (POST ui/session) when the field is left or submitted.
+    key_state = gr.Markdown(elem_id="kb-key-state")
     with gr.Row():
         with gr.Column():
             files = gr.File(
@@ -65,8 +88,12 @@ def build_knowledge(services: Any) -> None:
             chosen = list(paths or []) + list(folder_paths or [])
             if not chosen:
                 return "〔失败〕 请选择文件 (choose files first)"
-            # Only the bare file name travels on: the same name checks as the HTTP upload apply.
-            payload = [(Path(p).name, Path(p).read_bytes()) for p in chosen]
+            # Only files this server received are read, never a path the request names; only the bare
+            # file name travels on, so the HTTP upload's name checks apply.
+            received = [received_file(p) for p in chosen]
+            payload = [(Path(p).name, path.read_bytes()) for p, path in zip(chosen, received, strict=True)]
+            for path in received:  # read: the upload is not kept
+                path.unlink(missing_ok=True)
             summary = import_uploads(
                 services,
                 payload,
@@ -125,6 +152,8 @@ def build_knowledge(services: Any) -> None:
         except Exception as exc:  # noqa: BLE001
             return None, fail(exc)
 
+    for event in (key.blur, key.submit):
+        event(None, inputs=[key], outputs=[key_state], js=SESSION_JS, api_name=False)
     do_import.click(run_import, inputs=[key, files, folder, domain], outputs=report, api_name=False)
     lookup.click(run_lookup, inputs=[key, law, number], outputs=article, api_name=False)
     search.click(run_search, inputs=[key, query], outputs=results, api_name=False)

@@ -13,16 +13,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assistant
+from assistant.api.docs_policy import DocsContentPolicy
 from assistant.api.errors import classify_exception, error_body, expected_exceptions
 from assistant.api.limits import BodySizeLimit
 from assistant.api.schemas import HealthResponse
 from assistant.api.services import Services
+from assistant.api.ui_guard import GradioGuard
 from assistant.config import YijuConfig, load_config
 
 log = logging.getLogger("yiju.serve")
@@ -174,25 +177,6 @@ class GenericErrorShape:
         await self.app(scope, receive, rewriting_send)
 
 
-def _install_offline_docs(app: FastAPI) -> None:
-    """Serve /docs with the Swagger UI files shipped in the `swagger-ui-bundle` package (no CDN)."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} — API docs",
-            swagger_js_url="/docs-static/swagger-ui-bundle.js",
-            swagger_css_url="/docs-static/swagger-ui.css",
-            swagger_favicon_url="/docs-static/favicon-32x32.png",
-        )
-
-
 def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = True) -> FastAPI:
     """Build the service for the data directory `home` (config: `home/yiju.yaml` or defaults when None)."""
     home = Path(home)
@@ -212,7 +196,9 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
             log.warning("pipeline not ready at start (%s); will retry on demand", exc)
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: a FastAPI whose /docs (Swagger UI 5) and /redoc (ReDoc 2) are served from files in the
+    # fastapi-offline package — clinics' intranets often have no CDN, and both read OpenAPI 3.1 as emitted.
+    app = FastAPIOffline(
         title="yiju 依据",
         version=assistant.__version__,
         description=(
@@ -221,17 +207,17 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
             'Errors are `{"error": {"type", "code", "message"}}`.'
         ),
         lifespan=lifespan,
-        docs_url=None,  # served below from the packaged Swagger UI: clinics' intranets often have no CDN
+        static_url="/docs-static",
     )
     app.state.services = services
-    _install_offline_docs(app)
     _install_error_handlers(app)
 
-    from assistant.api import routes_ask, routes_audit, routes_kb
+    from assistant.api import routes_ask, routes_audit, routes_kb, ui_guard
 
     app.include_router(routes_ask.router)
     app.include_router(routes_kb.router)
     app.include_router(routes_audit.router)
+    app.include_router(ui_guard.router)
 
     @app.get("/healthz", response_model=HealthResponse, tags=["ops"], summary="Liveness and readiness")
     def healthz() -> HealthResponse:
@@ -288,24 +274,16 @@ def create_app(home: Path, config: YijuConfig | None = None, *, with_ui: bool = 
         raise StarletteHTTPException(404, f"no such endpoint: /v1/{rest}")
 
     if with_ui:
-        import gradio as gr
+        from ui.app import mount_ui
 
-        from ui.app import build_ui
-
-        blocks = build_ui(services)
-        app = gr.mount_gradio_app(
-            app,
-            blocks,
-            path="/",
-            max_file_size=config.server.max_upload_bytes,
-            footer_links=["api"],
-            ssr_mode=False,
-            css=getattr(blocks, "yiju_css", None),
-        )
+        app = mount_ui(app, services)
+        # Gradio's upload and file routes need the knowledge screen's key (innermost: after the size limit).
+        app.add_middleware(GradioGuard, services=services)
 
     app.add_middleware(
         BodySizeLimit, json_bytes=config.server.max_request_bytes, upload_bytes=config.server.max_upload_bytes
     )
     app.add_middleware(GenericErrorShape)
+    app.add_middleware(DocsContentPolicy)
     app.add_middleware(MetricsMiddleware, services=services)
     return app

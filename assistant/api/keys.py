@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from knowledge.private_files import private_database
+
 Role = Literal["clinic", "curator", "reviewer", "admin"]
 ROLES: tuple[str, ...] = ("clinic", "curator", "reviewer", "admin")
 KEY_PREFIX = "yk_"
@@ -49,6 +51,7 @@ class KeyStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(self.path)  # owner-only, WAL/SHM included
         with self._connect() as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS keys ("
@@ -113,6 +116,16 @@ class KeyStore:
         if not hmac.compare_digest(_hash(secret, salt), stored) or revoked:
             return None
         return KeyInfo(key_id=key_id, name=name, role=role, created_at=created, revoked=False)
+
+    def active(self, key_id: str) -> KeyInfo | None:
+        """The info of the unrevoked key with this id, or None (for sessions that remember only the id)."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT name, role, created_at FROM keys WHERE key_id = ? AND revoked = 0", (key_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return KeyInfo(key_id=key_id, name=row[0], role=row[1], created_at=row[2])
 
     def list(self) -> list[KeyInfo]:
         """All keys, revoked ones included, oldest first."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.api.keys import KeyStore
 from assistant.api.limits import RateLimiter
 from assistant.api.metrics import Metrics
+from assistant.api.ui_guard import UiSessions
 from assistant.config import YijuConfig
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -30,6 +31,7 @@ class Services:
         self.keys = KeyStore(self.home / "keys.sqlite")
         self.metrics = Metrics()
         self.public_limiter = RateLimiter(config.server.public_rate_per_minute)
+        self.ui_sessions = UiSessions()
         self.import_lock = threading.Lock()
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,7 @@ def serve(
     data_dir = home()
     try:
         cfg = load_config(config, data_dir)
+        _private_upload_folder(data_dir)
         app = create_app(data_dir, cfg)
     except YijuError as exc:
         fail(str(exc))
@@ -77,6 +79,20 @@ def serve(
         )
     )
     server.run(sockets=[sock])
+
+
+def _private_upload_folder(data_dir: Path) -> None:
+    """Point Gradio's upload folder into the data directory (owner-only), unless GRADIO_TEMP_DIR is set.
+
+    Gradio's default, <tmp>/gradio, is shared by every Gradio app on the machine; the screens only read
+    files from the upload folder (assistant.api.ui_guard.received_file), so it must hold only ours.
+    """
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return
+    folder = data_dir / "ui-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder.resolve())
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -105,6 +105,8 @@ def test_upload_statute_and_find_article(page, ui_server, tmp_path: Path, artifa
     source.write_text(STATUTE, encoding="utf-8")
     page.get_by_role("tab", name="知识库 Knowledge").click()
     page.fill("#kb-key input", ui_server["keys"]["curator"])
+    page.locator("#kb-key input").press("Tab")  # leaving the field opens the upload session
+    page.locator("#kb-key-state").get_by_text("可以上传文件").wait_for()
     page.locator("#kb-upload input[type=file]").set_input_files(str(source))
     page.locator("#kb-upload").get_by_text(source.name).first.wait_for()
     page.click("#kb-import")
@@ -123,3 +125,21 @@ def test_knowledge_screen_refuses_wrong_role(page, ui_server) -> None:
     page.fill("#kb-key input", ui_server["keys"]["reviewer"])
     page.click("#kb-stats-refresh")
     page.locator("#kb-status").get_by_text("needs 'curator'").wait_for()
+
+
+def test_upload_without_a_curator_session_stores_nothing(page, ui_server, tmp_path: Path) -> None:
+    """Gradio's upload route needs the knowledge screen's key (issue 14 item 3), in the browser too."""
+    source = tmp_path / "无钥匙上传法(2024-03-01).md"
+    source.write_text(STATUTE, encoding="utf-8")
+    uploads = ui_server["home"] / "ui-uploads"
+    before = {p for p in uploads.rglob("*") if p.is_file()} if uploads.exists() else set()
+    page.get_by_role("tab", name="知识库 Knowledge").click()
+    page.fill("#kb-key input", ui_server["keys"]["reviewer"])
+    page.locator("#kb-key input").press("Tab")
+    page.locator("#kb-key-state").get_by_text("不能上传").wait_for()
+    with page.expect_response(lambda r: "/gradio_api/upload" in r.url) as answer:
+        page.locator("#kb-upload input[type=file]").set_input_files(str(source))
+    assert answer.value.status == 403
+    page.wait_for_timeout(500)
+    after = {p for p in uploads.rglob("*") if p.is_file()} if uploads.exists() else set()
+    assert after == before
