@@ -69,6 +69,26 @@ def test_upload_route_refuses_anonymous_and_wrong_role_and_writes_nothing(sec_se
     assert Path(stored).resolve().is_relative_to(_upload_folder(sec_server).resolve()), stored
 
 
+@pytest.mark.parametrize(
+    "path", ["//gradio_api/upload", "/gradio_api//upload", "/gradio_api/./upload", "/x/../gradio_api/upload"]
+)
+def test_upload_route_spelled_oddly_is_guarded_too(sec_server: Any, path: str) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    before = _files_under(_upload_folder(sec_server))
+    body, headers = _multipart([("odd.md", b"# odd\n")])
+    url = urlsplit(sec_server.base_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers=headers)  # sent exactly as written
+        status = conn.getresponse().status
+    finally:
+        conn.close()
+    assert status != 200, path
+    assert _files_under(_upload_folder(sec_server)) == before
+
+
 def test_browser_session_cookie_carries_the_screens_key(sec_server: Any) -> None:
     files = [("a.md", b"# x\n")]
     for role, expected in (("curator", 200), ("admin", 200), ("reviewer", 403), ("clinic", 403)):
