@@ -452,3 +452,57 @@ def test_compose_rules_are_validated_with_file_and_field(tmp_path: Path) -> None
         load_policy(bad)
     msg = str(e.value)
     assert str(bad) in msg and "compose" in msg and "invalid regex" in msg
+
+
+@pytest.mark.parametrize(
+    ("point", "held"),
+    [
+        ("您已确诊为流行性感冒", True),
+        ("根据您的描述，肯定是流感", True),
+        ("你这就是得了糖尿病", True),
+        ("孩子的诊断明确，就是手足口病", True),
+        ("可以断定您患有高血压", True),
+        ("百分之百是胃癌", True),
+        ("病原学检测阳性即可确诊。", False),  # the guideline's own diagnostic criteria
+        ("与疑似或确诊流感患者有密切接触", False),
+        ("临床确诊需依靠病理组织学检查", False),
+        ("一经诊断明确，均需手术修补。", False),
+        ("不能确定您是否患有糖尿病，请到医院检查", False),
+        ("成人剂量每次 75mg，每日 2 次。体重≤15kg，每次 30mg", False),  # a guideline's dose table
+        ("血液透析患者高血压的治疗：每次 5mg", False),  # 高 is a surname, 高血压 is not a name
+    ],
+)
+def test_diagnosis_intercept_holds_diagnoses_of_the_asker_not_guideline_wording(
+    medical: SafetyPolicy, point: str, held: bool
+) -> None:
+    v = medical.check_output(
+        Question(text="问题", domain="medical"), Answer(category="x", points=[point]), []
+    )
+    rules = [r for r in v.details.get("rules", []) if r.startswith("intercept.")]
+    assert bool(rules) == held, (point, rules)
+
+
+SHARED_GUIDES = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "medical" / "nhc_guidelines.jsonl"
+
+
+@pytest.mark.skipif(not SHARED_GUIDES.is_file(), reason="../shared/corpus not present")
+def test_verbatim_guideline_text_is_almost_never_held(medical: SafetyPolicy) -> None:
+    """An answer quoting an official guideline is not a diagnosis or a dosing order for a named person: with a
+    bare 确诊 154 of 2,439 passages were held; now at most a handful (cure wording such as 能根治)."""
+    import json
+
+    rows = [
+        json.loads(line) for line in SHARED_GUIDES.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    q = Question(text="问题", domain="medical")
+    held = [
+        r["text"][:60]
+        for r in rows
+        if any(
+            x.startswith("intercept.")
+            for x in medical.check_output(q, Answer(category="x", points=[r["text"]]), []).details.get(
+                "rules", []
+            )
+        )
+    ]
+    assert len(held) <= 0.005 * len(rows), held[:10]
