@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from safety.pii import DEFAULT_NAME_MARKERS
+from safety.pii import DEFAULT_NAME_MARKERS, DEFAULT_PUBLIC_NUMBERS
 
 
 def _check_regexes(values: list[str]) -> list[str]:
@@ -180,10 +180,20 @@ class PiiConfig(BaseModel):
     mask_stored: bool = Field(
         default=True, description="Mask PII in audit records, review copies and exports"
     )
-    id_cards: bool = True
-    phones: bool = True
-    names: bool = True
+    id_cards: bool = Field(default=True, description="18- and 15-digit resident ID numbers")
+    phones: bool = Field(default=True, description="Mobile numbers (138****5678) and landlines")
+    bank_cards: bool = Field(default=True, description="16–19 digit card numbers passing the Luhn check")
+    emails: bool = True
+    addresses: bool = Field(
+        default=True, description="Street-level addresses (road + number, building/unit/room)"
+    )
+    names: bool = Field(default=True, description="Names after a marker word (患者/当事人…)")
+    self_intro: bool = Field(default=True, description="Names in self-introductions (我叫…, 本人…, 姓名：…)")
     name_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_NAME_MARKERS))
+    keep_numbers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PUBLIC_NUMBERS),
+        description="Public service numbers that are never masked (hotlines)",
+    )
 
 
 class InjectionConfig(BaseModel):

@@ -164,10 +164,20 @@ class SafetyPolicy:
         return answer.model_copy(update={"disclaimer": text})
 
     def mask_pii(self, text: str) -> str:
-        """Mask ID-card numbers, mobile numbers and names after 患者/当事人/… as configured."""
+        """Mask PII on the normalised form as configured: ID numbers, mobiles and landlines, bank cards,
+        e-mail, street addresses, names after 患者/当事人/… and in self-introductions (see safety.pii)."""
         p = self.config.pii
         return _mask_pii(
-            text, id_cards=p.id_cards, phones=p.phones, names=p.names, name_markers=p.name_markers
+            text,
+            id_cards=p.id_cards,
+            phones=p.phones,
+            names=p.names,
+            name_markers=p.name_markers,
+            bank_cards=p.bank_cards,
+            emails=p.emails,
+            addresses=p.addresses,
+            self_intro=p.self_intro,
+            keep_numbers=p.keep_numbers,
         )
 
     def detect_injection(self, text: str) -> str | None:
