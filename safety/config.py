@@ -247,6 +247,28 @@ class ClassifierConfig(BaseModel):
     benign: list[str] = Field(default_factory=list, description="Benign look-alike training questions")
 
 
+class DecodeConfig(BaseModel):
+    """What the refusal checks decode before looking again (safety/variants.py): base64 / %-escapes,
+    pinyin, and homophone or letter-split spellings of `terms` (炸d单, 渣弹, zha弹 → 炸弹). A decoded variant
+    can only make a question refused, never allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    terms: list[str] = Field(
+        default_factory=list,
+        description="Dangerous words (2+ characters) whose homophone / pinyin spellings are written back",
+    )
+
+    @field_validator("terms")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if len(t) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in t)]
+        if bad:
+            raise ValueError(f"terms must be Chinese words of 2+ characters: {bad}")
+        return v
+
+
 class PolicyConfig(BaseModel):
     """One policy file after includes are merged."""
 
@@ -278,6 +300,7 @@ class PolicyConfig(BaseModel):
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     informational: InformationalGuard = Field(default_factory=InformationalGuard)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    decode: DecodeConfig = Field(default_factory=DecodeConfig)
 
     @model_validator(mode="after")
     def _classifier_categories_known(self) -> PolicyConfig:
@@ -291,6 +314,7 @@ class PolicyConfig(BaseModel):
 __all__ = [
     "ClassifierConfig",
     "ComposeRule",
+    "DecodeConfig",
     "InformationalGuard",
     "InjectionConfig",
     "InterceptGroup",

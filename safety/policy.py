@@ -23,6 +23,7 @@ from knowledge.types import Passage
 from safety.config import (
     ClassifierConfig,
     ComposeRule,
+    DecodeConfig,
     InformationalGuard,
     InjectionConfig,
     InterceptGroup,
@@ -37,6 +38,7 @@ from safety.notices import build_matchers, notices_for
 from safety.pii import mask_pii as _mask_pii
 from safety.rules import RULE_KINDS, DisclaimerRule, InjectionRule, SafetyRule
 from safety.types import Answer, Notice, Question, Verdict
+from safety.variants import variants
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 _RANK = {"allow": 0, "amend": 1, "flag": 2, "refuse": 3}
@@ -126,15 +128,30 @@ class SafetyPolicy:
         """Return "refuse" (with the category's message, rule refuse.<category>) or "allow".
 
         Non-refusing signals (e.g. flag.prompt_injection) are listed in details["signals"]; they never relax
-        any rule, and the output check holds such answers for review.
+        any rule, and the output check holds such answers for review. A question the rules allow is looked
+        at again in its decoded forms (base64, pinyin, homophones — `decode:`); one refused form refuses it
+        (details["decoded"] says which).
         """
         combined = _combine(self.input_verdicts(q))
+        if combined.action != "refuse" and self.config.decode.enabled:
+            decoded = self._check_decoded(q)
+            if decoded is not None:
+                return decoded
         if combined.action == "refuse" or combined.action == "allow":
             return combined
         signals = combined.details.get("rules", [])
         return Verdict(
             action="allow", details={"signals": signals, "verdicts": combined.details.get("verdicts", [])}
         )
+
+    def _check_decoded(self, q: Question) -> Verdict | None:
+        """The refusal of the first decoded variant of the question that the rules refuse, if any."""
+        for how, text in variants(q.text, self.config.decode.terms):
+            v = _combine(self.input_verdicts(q.model_copy(update={"text": text})))
+            if v.action == "refuse":
+                details = {**v.details, "decoded": how, "decoded_text": text[:200]}
+                return v.model_copy(update={"details": details})
+        return None
 
     def output_verdicts(
         self, q: Question, answer: Answer, passages: Sequence[Passage], *, disclaimer: str | None = None
@@ -378,6 +395,7 @@ def builtin_policies() -> list[str]:
 __all__ = [
     "ClassifierConfig",
     "ComposeRule",
+    "DecodeConfig",
     "InformationalGuard",
     "InjectionConfig",
     "InterceptGroup",
