@@ -63,26 +63,6 @@ class Recorder:
         return x[:, FEATURES.index("fused")]
 
 
-def _headings(kb, ids: list[str]) -> dict[str, tuple[str, list[str]]]:
-    """id -> (section, every heading path it covers) from the manifest (empty before the `sections` column)."""
-    cols = {r["name"] for r in kb.manifest.query("PRAGMA table_info(articles)")}
-    if "sections" not in cols:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = kb.manifest.query(f"SELECT id, section, sections FROM articles WHERE id IN ({marks})", tuple(ids))
-    return {r["id"]: (r["section"] or "", json.loads(r["sections"] or "[]")) for r in rows}
-
-
-def _with_headings(passage, headings: dict[str, tuple[str, list[str]]]):
-    """The passage plus every heading path it covers, for the relevance test."""
-    if passage.id not in headings or not headings[passage.id][1]:
-        return passage
-    from types import SimpleNamespace
-
-    section, sections = headings[passage.id]
-    return SimpleNamespace(**passage.model_dump(), sections=sections, section=section)
-
-
 def collect(kb, items, domain: str | None, expand=None) -> list[dict]:
     """Per question: candidate features X, relevance y, task (`expand`: the domain's synonym expansion,
     applied as the pipeline applies it)."""
@@ -103,8 +83,7 @@ def collect(kb, items, domain: str | None, expand=None) -> list[dict]:
             if rec.x is None:
                 continue
             rows = kb.manifest.articles_by_ids([snap.ids[p] for p in rec.pos])
-            heads = _headings(kb, [snap.ids[p] for p in rec.pos])
-            passages = [_with_headings(row_to_passage(rows[snap.ids[p]]), heads) for p in rec.pos]
+            passages = [row_to_passage(rows[snap.ids[p]]) for p in rec.pos.tolist()]
             y = np.array([is_relevant(p, it.gold) for p in passages], dtype=bool)
             # also relevant: the gold article's text under the number the newest version gave it
             y_renumbered = np.array([is_relevant(p, it.gold, texts) for p in passages], dtype=bool)
