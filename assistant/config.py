@@ -6,6 +6,7 @@ Sections are owned by their package:
   knowledge  -> knowledge.config.KnowledgeConfig (store kind chroma_local|chroma_http, embedder, retrieval)
   generator  -> assistant.generators.config.GeneratorConfig (kind extractive|transformers_peft|openai_compat)
   server     -> ServerConfig below (limits for `yiju serve`)
+  database   -> "" (SQLite files in the data directory) or postgresql://… shared by replicas (assistant.stores)
 """
 
 from __future__ import annotations
@@ -80,6 +81,27 @@ class YijuConfig(BaseModel):
         default="legal", description="Where `auto` sends questions with no domain words"
     )
     retrieve_k: int = 5
+    database: str = Field(
+        default="",
+        description=(
+            "Where the audit trail, review queue, API keys, rate limits and browser sessions live: empty = "
+            "SQLite files in the data directory (the embedded default); postgresql://user@host:port/db = one "
+            "PostgreSQL database shared by every `yiju serve` replica"
+        ),
+    )
+    database_connections: int = Field(
+        default=10, ge=1, le=200, description="Size of each process's PostgreSQL connection pool"
+    )
+
+    @field_validator("database")
+    @classmethod
+    def _database_is_postgres(cls, value: str) -> str:
+        from knowledge.database import is_postgres_url
+
+        value = value.strip()
+        if value and not is_postgres_url(value):
+            raise ValueError("must be empty (SQLite in the data directory) or a postgresql:// URL")
+        return value
 
     def knowledge_config(self):
         """The validated knowledge section."""

@@ -46,3 +46,45 @@ def artifacts_dir() -> Path:
     """Where tests drop screenshots and other artifacts worth keeping."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# ------------------------------------------------------------------------------------- PostgreSQL (issue 16)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster on 127.0.0.1 for the whole run (tests/pg_cluster.py), stopped by PID.
+
+    Without the binaries it skips — unless YIJU_REQUIRE_PG is set (CI), where it fails loudly; a cluster
+    that cannot start always fails."""
+    from tests.pg_cluster import PostgresCluster, find_bindir, postgres_required
+
+    if find_bindir() is None and not postgres_required():
+        pytest.skip("PostgreSQL binaries not installed (CI installs the `postgresql` package)")
+    try:
+        cluster = PostgresCluster.start()
+    except Exception as exc:  # noqa: BLE001 - reported as a failure, never a skip
+        pytest.fail(f"could not start a PostgreSQL cluster: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+_pg_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a fresh, empty database in the session's cluster (dropped after the test)."""
+    name = f"t{next(_pg_databases)}"
+    url = pg_cluster.create_database(name)
+    yield url
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store under test keeps its data: a SQLite file, then a fresh PostgreSQL database — the
+    conformance suites run every test once per backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    return request.getfixturevalue("pg_url")

@@ -1,4 +1,5 @@
-"""API keys for `yiju serve`: created by `yiju keys create`, stored hashed in `<home>/keys.sqlite`.
+"""API keys for `yiju serve`: created by `yiju keys create`, stored hashed in the service database
+(`<home>/keys.sqlite`, or the shared PostgreSQL database named by yiju.yaml's `database`).
 
 A key is shown once at creation (``yk_<id>_<secret>``). Only an HMAC-SHA256 of the secret with a
 per-key random salt is stored, so a leaked database does not leak usable keys. Look-up is by the
@@ -10,15 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from knowledge.private_files import private_database
+from knowledge.database import Database, Migration, Transaction, UniqueViolation, open_database
 
 Role = Literal["clinic", "curator", "reviewer", "admin"]
 ROLES: tuple[str, ...] = ("clinic", "curator", "reviewer", "admin")
@@ -44,34 +43,42 @@ def _hash(secret: str, salt: bytes) -> str:
     return hmac.new(salt, secret.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _unique_names(tx: Transaction) -> None:
+    """Names are unique (revoked keys' names included), so `keys revoke NAME` and the review history's
+    reviewer names are unambiguous. A store made before this rule may hold duplicates: the index is then
+    not created and `create` still refuses new duplicates in its transaction."""
+    if tx.execute("SELECT name FROM keys GROUP BY name HAVING COUNT(*) > 1").fetchone() is None:
+        tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS keys_name_unique ON keys(name)")
+
+
+KEY_MIGRATIONS = (
+    Migration(
+        "keys_0001_table",  # IF NOT EXISTS: a keys.sqlite from before migrations were recorded is adopted
+        sqlite="CREATE TABLE IF NOT EXISTS keys (key_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+        " salt BLOB NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)",
+        postgresql="CREATE TABLE IF NOT EXISTS keys (key_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " role TEXT NOT NULL, salt BYTEA NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " revoked INTEGER NOT NULL DEFAULT 0)",
+    ),
+    Migration("keys_0002_unique_names", both=_unique_names),
+)
+KEY_MIGRATIONS_TABLE = "key_migrations"
+
+
 class KeyStore:
-    """SQLite-backed store of hashed API keys; safe to share between threads and processes."""
+    """Hashed API keys in the service database (SQLite `<home>/keys.sqlite`, or the shared PostgreSQL
+    database of every replica): a key revoked through one server is refused by all of them at once, since
+    every check reads the database. Safe to share between threads and processes."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        private_database(self.path)  # owner-only, WAL/SHM included
-        with self._connect() as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS keys ("
-                " key_id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
-                " salt BLOB NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL,"
-                " revoked INTEGER NOT NULL DEFAULT 0)"
-            )
-            # Names are unique (revoked keys' names included), so `keys revoke NAME` and the review
-            # history's reviewer names are unambiguous. A store made before this rule may hold duplicates:
-            # the index is then not created and `create` still refuses new duplicates in its transaction.
-            try:
-                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS keys_name_unique ON keys(name)")
-            except sqlite3.IntegrityError:
-                pass
+    def __init__(self, database: Database | Path | str, *, owns_database: bool | None = None) -> None:
+        self._owns = not isinstance(database, Database) if owns_database is None else owns_database
+        self.db = database if isinstance(database, Database) else open_database(database)
+        self.db.migrate(KEY_MIGRATIONS, KEY_MIGRATIONS_TABLE)
 
-    def _connect(self) -> sqlite3.Connection:
-        # A fresh connection per operation: cheap for this tiny table, and thread-safe by construction.
-        con = sqlite3.connect(self.path, timeout=10)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+    def close(self) -> None:
+        """Close the database if this store opened it."""
+        if self._owns:
+            self.db.close()
 
     def create(self, role: str, name: str = "") -> tuple[str, KeyInfo]:
         """Create a key; returns (the plaintext key — shown once, its info)."""
@@ -82,18 +89,21 @@ class KeyStore:
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         info = KeyInfo(key_id=key_id, name=name.strip() or f"{role}-{key_id}", role=role, created_at=created)
-        with self._lock, self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")  # the name check and the insert, atomic across processes
-            taken = con.execute("SELECT key_id FROM keys WHERE name = ?", (info.name,)).fetchone()
-            if taken is not None:
-                raise KeyStoreError(
-                    f"a key named {info.name!r} already exists (id {taken[0]}); key names are unique, "
-                    "choose another --name"
+        try:
+            with self.db.transaction() as tx:
+                tx.lock("keys")  # the name check and the insert, atomic across processes and replicas
+                taken = tx.execute("SELECT key_id FROM keys WHERE name = ?", (info.name,)).fetchone()
+                if taken is not None:
+                    raise KeyStoreError(
+                        f"a key named {info.name!r} already exists (id {taken[0]}); key names are unique, "
+                        "choose another --name"
+                    )
+                tx.execute(
+                    "INSERT INTO keys (key_id, name, role, salt, hash, created_at) VALUES (?,?,?,?,?,?)",
+                    (key_id, info.name, role, salt, _hash(secret, salt), created),
                 )
-            con.execute(
-                "INSERT INTO keys (key_id, name, role, salt, hash, created_at) VALUES (?,?,?,?,?,?)",
-                (key_id, info.name, role, salt, _hash(secret, salt), created),
-            )
+        except UniqueViolation as exc:  # a concurrent create won the name between check and insert
+            raise KeyStoreError(f"a key named {info.name!r} already exists; choose another --name") from exc
         return f"{KEY_PREFIX}{key_id}_{secret}", info
 
     def verify(self, key: str) -> KeyInfo | None:
@@ -104,35 +114,32 @@ class KeyStore:
         key_id, sep, secret = body.partition("_")
         if not sep or not key_id or not secret:
             return None
-        with self._connect() as con:
-            row = con.execute(
-                "SELECT name, role, salt, hash, created_at, revoked FROM keys WHERE key_id = ?", (key_id,)
-            ).fetchone()
+        row = self.db.read_one(
+            "SELECT name, role, salt, hash, created_at, revoked FROM keys WHERE key_id = ?", (key_id,)
+        )
         if row is None:
             # Still spend a hash so unknown ids and wrong secrets take similar time.
             _hash(secret, b"0" * 16)
             return None
         name, role, salt, stored, created, revoked = row
-        if not hmac.compare_digest(_hash(secret, salt), stored) or revoked:
+        if not hmac.compare_digest(_hash(secret, bytes(salt)), stored) or revoked:
             return None
         return KeyInfo(key_id=key_id, name=name, role=role, created_at=created, revoked=False)
 
     def active(self, key_id: str) -> KeyInfo | None:
         """The info of the unrevoked key with this id, or None (for sessions that remember only the id)."""
-        with self._connect() as con:
-            row = con.execute(
-                "SELECT name, role, created_at FROM keys WHERE key_id = ? AND revoked = 0", (key_id,)
-            ).fetchone()
+        row = self.db.read_one(
+            "SELECT name, role, created_at FROM keys WHERE key_id = ? AND revoked = 0", (key_id,)
+        )
         if row is None:
             return None
         return KeyInfo(key_id=key_id, name=row[0], role=row[1], created_at=row[2])
 
     def list(self) -> list[KeyInfo]:
         """All keys, revoked ones included, oldest first."""
-        with self._connect() as con:
-            rows = con.execute(
-                "SELECT key_id, name, role, created_at, revoked FROM keys ORDER BY created_at, key_id"
-            ).fetchall()
+        rows = self.db.read(
+            "SELECT key_id, name, role, created_at, revoked FROM keys ORDER BY created_at, key_id"
+        )
         return [KeyInfo(key_id=r[0], name=r[1], role=r[2], created_at=r[3], revoked=bool(r[4])) for r in rows]
 
     def revoke(self, key_id_or_name: str) -> int:
@@ -141,13 +148,13 @@ class KeyStore:
         Never more than one: an id wins over a name, and a name that (in a store made before names were
         unique) belongs to several active keys is refused with KeyStoreError listing their ids.
         """
-        with self._lock, self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self.db.transaction() as tx:
+            tx.lock("keys")
             rows = (
-                con.execute(
+                tx.execute(
                     "SELECT key_id FROM keys WHERE key_id = ? AND revoked = 0", (key_id_or_name,)
                 ).fetchall()
-                or con.execute(
+                or tx.execute(
                     "SELECT key_id FROM keys WHERE name = ? AND revoked = 0", (key_id_or_name,)
                 ).fetchall()
             )
@@ -158,7 +165,7 @@ class KeyStore:
                 )
             if not rows:
                 return 0
-            con.execute("UPDATE keys SET revoked = 1 WHERE key_id = ?", (rows[0][0],))
+            tx.execute("UPDATE keys SET revoked = 1 WHERE key_id = ?", (rows[0][0],))
             return 1
 
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from assistant.api.keys import KeyStore
 from assistant.api.limits import RateLimiter
 from assistant.api.metrics import Metrics
-from assistant.api.ui_guard import UiSessions
+from assistant.api.shared_state import DatabaseRateLimiter, DatabaseSessions
+from assistant.api.ui_guard import SESSION_TTL_S, UiSessions
 from assistant.config import YijuConfig
+from assistant.stores import KEYS_FILE, open_store_database, shared
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from assistant.pipeline import Pipeline
@@ -28,10 +30,16 @@ class Services:
     def __init__(self, home: Path, config: YijuConfig) -> None:
         self.home = Path(home)
         self.config = config
-        self.keys = KeyStore(self.home / "keys.sqlite")
+        self.database = open_store_database(self.home, config, KEYS_FILE)
+        self.keys = KeyStore(self.database)
         self.metrics = Metrics()
-        self.public_limiter = RateLimiter(config.server.public_rate_per_minute)
-        self.ui_sessions = UiSessions()
+        if shared(config):
+            # Several replicas share one PostgreSQL database: limits and sessions must hold across them.
+            self.public_limiter = DatabaseRateLimiter(self.database, config.server.public_rate_per_minute)
+            self.ui_sessions = DatabaseSessions(self.database, SESSION_TTL_S)
+        else:
+            self.public_limiter = RateLimiter(config.server.public_rate_per_minute)
+            self.ui_sessions = UiSessions()
         self.import_lock = threading.Lock()
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()

@@ -12,7 +12,8 @@ import typer
 from assistant.cli.common import console, fail, home
 
 keys_app = typer.Typer(
-    help="API keys for `yiju serve` (stored hashed in <home>/keys.sqlite).", no_args_is_help=True
+    help="API keys for `yiju serve` (stored hashed in <home>/keys.sqlite or the configured database).",
+    no_args_is_help=True,
 )
 
 
@@ -111,6 +112,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _key_store():
+    """The key store of this data directory's configuration (its yiju.yaml may name a shared database)."""
+    from assistant.config import load_config
+    from assistant.errors import YijuError
+    from assistant.stores import key_store
+    from knowledge.database import DatabaseError
+
+    data_dir = home()
+    try:
+        return key_store(data_dir, load_config(None, data_dir))
+    except (YijuError, DatabaseError) as exc:
+        fail(str(exc))
+        raise typer.Exit(1) from exc
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option("--role", help="clinic | curator | reviewer | admin")],
@@ -119,10 +135,10 @@ def keys_create(
     ] = "",
 ) -> None:
     """Create a key; it is printed once and only its salted hash is stored."""
-    from assistant.api.keys import KeyStore, KeyStoreError
+    from assistant.api.keys import KeyStoreError
 
     try:
-        key, info = KeyStore(home() / "keys.sqlite").create(role, name)
+        key, info = _key_store().create(role, name)
     except KeyStoreError as exc:
         fail(str(exc))
         return
@@ -137,10 +153,8 @@ def keys_list() -> None:
     """List keys (id, name, role, created, revoked) — never the secrets."""
     from rich.table import Table
 
-    from assistant.api.keys import KeyStore
-
     table = Table("id", "name", "role", "created", "revoked")
-    for info in KeyStore(home() / "keys.sqlite").list():
+    for info in _key_store().list():
         table.add_row(info.key_id, info.name, info.role, info.created_at, "yes" if info.revoked else "")
     console.print(table)
 
@@ -148,10 +162,10 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name")]) -> None:
     """Revoke a key by id or name."""
-    from assistant.api.keys import KeyStore, KeyStoreError
+    from assistant.api.keys import KeyStoreError
 
     try:
-        n = KeyStore(home() / "keys.sqlite").revoke(key)
+        n = _key_store().revoke(key)
     except KeyStoreError as exc:
         fail(str(exc))
         return
