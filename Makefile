@@ -28,6 +28,7 @@ dev: $(BIN)/python
 demo: venv
 	$(BIN)/yiju --home $(HOME_DIR) kb import --starter
 	$(BIN)/yiju --home $(HOME_DIR) ask "公司拖欠工资，劳动者可以解除劳动合同吗？"
+	$(BIN)/yiju --home $(HOME_DIR) ask "被狗咬伤了，伤口应该怎么处理？要打疫苗吗？"
 	$(BIN)/yiju --home $(HOME_DIR) serve --host 127.0.0.1 --port 7860
 
 browser-deps:

@@ -183,7 +183,9 @@ class Importer:
             raise KnowledgeError("source_name names one file; import a folder without it")
         self.domain_arg = domain
         self.source_name = source_name
-        with self.kb._write_lock:
+        from knowledge.serving import sharing_the_interpreter
+
+        with self.kb._write_lock, sharing_the_interpreter():
             pending = self._parse_files(files, fmt, report, strict, progress)
             if strict and report.errors:
                 report.seconds = round(time.monotonic() - started, 3)
@@ -214,7 +216,7 @@ class Importer:
                 self.kb._refresh_version()
                 # build (and cache on disk) the BM25 index now, so the first question does not pay for it
                 with progress_bar(progress, "indexing", 1) as advance:
-                    self.kb.snapshot()
+                    self.kb.serving.rebuild_now()  # the old snapshot answers questions meanwhile
                     advance(1)
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -462,6 +464,9 @@ class Importer:
                     self.manifest.digest_of_file(item.key),
                 ),
             )
+        # articles dropped from the file are never returned again; re-imported ones are no longer filtered
+        self.kb.serving.forget(removed)
+        self.kb.serving.revive(r["id"] for r in changed)
 
     def _restore_vectors(self, store, emb, changed_ids: list[str], removed: list[str], prior: dict) -> None:
         """Put the vector store back as it was before this file (best effort, after a failed write)."""

@@ -28,6 +28,7 @@ from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 from knowledge.progress import progress_bar as _progress  # noqa: F401  (yiju eval retrieval imports it from here)
 from knowledge.retrieval import Snapshot
+from knowledge.serving import SnapshotHolder
 from knowledge.types import Passage
 from knowledge.versions import DocVersion, in_force_on, today
 
@@ -44,8 +45,9 @@ class KnowledgeBase:
         self.config = config
         self.manifest = Manifest(self.home / "kb.sqlite")
         self._write_lock = threading.RLock()  # one import/remove at a time
-        self._snap_lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
+        self.serving = SnapshotHolder(
+            lambda: retrieval.build_snapshot(self, self.kb_version), lambda: self.kb_version, self._write_lock
+        )
         self._embedder = None
         self._embedder_loaded = False
         self._store = None
@@ -62,7 +64,8 @@ class KnowledgeBase:
         return cls(Path(home), config or KnowledgeConfig())
 
     def close(self) -> None:
-        """Release the SQLite connection."""
+        """Release the SQLite connection (after a background index build, if one runs, has finished)."""
+        self.serving.wait_idle(120)
         self.manifest.close()
 
     @property
@@ -147,9 +150,14 @@ class KnowledgeBase:
         self.manifest.set_meta("vector_meta_stale", "0")
 
     def _refresh_version(self) -> None:
+        """Record the new content version; the snapshot in service is replaced by a rebuilt one (see
+        knowledge.serving), never dropped, so questions do not wait."""
         self.manifest.set_meta("kb_version", self.manifest.compute_kb_version())
-        with self._snap_lock:
-            self._snapshot = None
+
+    @property
+    def _snapshot(self) -> Snapshot | None:
+        """The snapshot in service (None until the first question or import built one)."""
+        return self.serving.serving
 
     # ------------------------------------------------------------------ curation
     def laws(
@@ -185,8 +193,10 @@ class KnowledgeBase:
                 conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in ids])
                 # forget the source files so importing them again restores what was removed
                 conn.executemany("DELETE FROM files WHERE path=?", [(f,) for f in files])
+            self.serving.forget(ids)  # filtered out of every result from now on
             self._refresh_version()
-            return len(ids)
+        self.serving.schedule()  # the new index is built in the background; the old one keeps serving
+        return len(ids)
 
     def set_domains(self, law: str, domains: str | list[str] | None, *, by: str = "") -> list[str]:
         """Choose the domains a law (every version) serves, primary first — without re-importing it; the
@@ -228,6 +238,7 @@ class KnowledgeBase:
                     )
                 conn.execute("UPDATE articles SET domain=?, domains=? WHERE law=?", (chosen[0], joined, name))
             self._refresh_version()
+            self.serving.rebuild_now()  # in this thread: questions keep the old snapshot meanwhile
             return chosen
 
     def stats(self) -> dict:
@@ -252,17 +263,9 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ retrieval
     def snapshot(self) -> Snapshot:
-        """The retrieval snapshot of the current kb_version (built on first use, rebuilt after changes)."""
-        snap = self._snapshot
-        version = self.kb_version
-        if snap is not None and snap.kb_version == version:
-            return snap
-        with self._snap_lock:
-            snap = self._snapshot
-            if snap is None or snap.kb_version != version:
-                snap = retrieval.build_snapshot(self, version)
-                self._snapshot = snap
-            return snap
+        """The retrieval snapshot in service (built on first use; after changes a new one is built in the
+        background while this one keeps answering — knowledge.serving)."""
+        return self.serving.current()
 
     _snap = snapshot  # the name tests and benches used before the split
 
@@ -331,6 +334,10 @@ class KnowledgeBase:
         )
         return row_to_passage(rows[0], score=1.0)
 
+    def passages(self, ids: list[str]) -> dict[str, Passage]:
+        """Stored passages by id (ids not in the knowledge base are absent)."""
+        return {i: row_to_passage(r) for i, r in self.manifest.articles_by_ids(ids).items()}
+
     def lookup_failure(
         self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
     ) -> str:
@@ -371,18 +378,23 @@ class KnowledgeBase:
     ) -> list[Passage]:
         """Hybrid retrieval (see knowledge.retrieval.retrieve): an exact reference first, then fused BM25
         (words and character bigrams) and dense results; filters domain, law, version or `as_of` date;
-        `profile` names the learned ranker's profile (default: the domain's)."""
-        return retrieval.retrieve(
+        `profile` names the learned ranker's profile (default: the domain's). Passages removed since the
+        snapshot in service was built are never returned."""
+        removed = self.serving.removed()
+        found = retrieval.retrieve(
             self,
             query,
             domain=domain,
-            k=k,
+            k=k + min(len(removed), 200),
             law=law,
             as_of=as_of,
             version=version,
             all_versions=all_versions,
             profile=profile,
         )
+        if removed:
+            found = [p for p in found if p.id not in removed]
+        return found[:k]
 
     def as_langchain_retriever(self, domain: str | None = None, k: int = 5):
         """This knowledge base as a LangChain `BaseRetriever` (Documents carry the Passage as metadata)."""

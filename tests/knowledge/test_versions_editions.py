@@ -64,8 +64,9 @@ def test_newer_edition_supersedes_older_and_both_are_listed(yiju_home: Path, edi
     assert (
         infos["测试流感诊疗方案（2020年版）"].kind == "指南" and infos["测试流感诊疗方案（2020年版）"].family
     )
-    # removing the new edition serves the old one again
+    # removing the new edition serves the old one again (once the index rebuilt in the background is in)
     kb.remove("测试流感诊疗方案（2025年版）")
+    assert kb.serving.wait_idle(30)
     assert [p.law for p in kb.retrieve("奥司他韦 疗程", domain="medical", k=5)] == [
         "测试流感诊疗方案（2020年版）"
     ]
