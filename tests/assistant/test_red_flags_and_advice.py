@@ -103,7 +103,8 @@ def test_individual_dosing_or_diagnosis_is_answered_in_general_with_consult_a_do
     rules = pipelines["law"].audit.get(r.turn_id)["rules"]
     assert not [x for x in rules if x.startswith(("intercept.", "refuse."))], rules
     if r.status == "answered":
-        assert any(FLU_TITLE in c.law for c in r.citations), r.citations
+        # the flu guideline: the real passages or the starter's flu sample (ingest added it to the starter KB)
+        assert any(FLU_TITLE in c.law or c.law.startswith("流行性感冒") for c in r.citations), r.citations
     consult = [n for n in r.notices if n.name == "consult_doctor"]
     assert consult and consult[0].position == "last"
     assert "遵医嘱" in consult[0].message and "咨询医生" in consult[0].message
