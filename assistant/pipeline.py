@@ -219,6 +219,12 @@ class Pipeline:
         except KeyError as exc:
             raise DomainError(f"unknown domain {name!r}; known: {', '.join(self._domains)}") from exc
 
+    def disclaimer(self, domain: str) -> str:
+        """The disclaimer every answer of `domain` carries (domain.yaml's, else its safety policy's); also
+        attached to answers a reviewer releases (`assistant.release`)."""
+        spec = self.domain_spec(domain)
+        return _disclaimer_for(spec, self.policies[spec.name])
+
     def resolve_domain(self, question: str, domain: str | None = "auto") -> str:
         """`auto` (or empty) → the routing classifier's choice; otherwise the name itself, validated."""
         if not domain or domain == "auto":

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from knowledge.private_files import open_private, private_database
 from safety.feedback import FeedbackMixin
+from safety.review import ReviewMixin
 from safety.types import Decision, ReviewItem, Turn, Verdict
 
 
@@ -151,6 +152,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END;
         """,
     ),
+    (
+        # A decision carries what the asker is shown: a note for them, and the released answer as it went
+        # through the output path (parsed, citations verified, disclaimer) — JSON, written once with the row.
+        "0006_released_answers",
+        """
+        ALTER TABLE decisions ADD COLUMN asker_note TEXT NOT NULL DEFAULT '';
+        ALTER TABLE decisions ADD COLUMN released TEXT;
+        """,
+    ),
 ]
 
 _STATE_OF = {"approve": "approved", "edit": "edited", "reject": "rejected"}
@@ -183,6 +193,7 @@ EXPORT_FIELDS = [
     "decided_at",
     "conversation_id",
     "standalone_question",
+    "asker_note",
 ]
 
 
@@ -194,7 +205,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
-class SqliteAuditStore(FeedbackMixin):
+class SqliteAuditStore(ReviewMixin, FeedbackMixin):
     """Append-only audit trail and review queue in one SQLite file (safe to share between threads)."""
 
     def __init__(
@@ -306,6 +317,16 @@ class SqliteAuditStore(FeedbackMixin):
     def _mask(self, text: str) -> str:
         return storable_text(self.mask_pii(text) if self.mask_pii and text else text)
 
+    def _mask_released(self, released: dict) -> dict:
+        """A released answer with its reviewer-written text masked (citations are knowledge-base text)."""
+        out = dict(released)
+        for key in ("category", "rendered"):
+            if isinstance(out.get(key), str):
+                out[key] = self._mask(out[key])
+        if isinstance(out.get("points"), list):
+            out["points"] = [self._mask(p) if isinstance(p, str) else p for p in out["points"]]
+        return out
+
     @staticmethod
     def _unknown_turn(message: str) -> Exception:
         return ReviewNotFound(message)
@@ -379,9 +400,14 @@ class SqliteAuditStore(FeedbackMixin):
         note: str = "",
         edited_answer: str | None = None,
         reviewer_client_id: str | None = None,
+        *,
+        asker_note: str = "",
+        released: dict | None = None,
     ) -> None:
         """Decide a pending review item: approve, edit (with `edited_answer`) or reject.
 
+        `note` stays in the audit; `asker_note` is shown to the asker; `released` is the answer as released
+        (built by `assistant.release`: verified citations, disclaimer, rendered text).
         Exactly one decision wins per item; any later (or concurrently losing) call raises ReviewConflict.
         Raises ReviewNotFound for an unknown / unflagged turn, SelfReview when `reviewer_client_id` (the
         deciding key's client id, as recorded with turns) is the one that asked, and ValueError for
@@ -395,6 +421,8 @@ class SqliteAuditStore(FeedbackMixin):
             raise ValueError("an edit decision needs the edited answer text")
         if decision != "edit" and edited_answer is not None:
             raise ValueError("edited_answer is only valid with decision 'edit'")
+        if decision == "reject" and released is not None:
+            raise ValueError("a rejected answer is not released")
         now = _now()
         with self._write() as conn:
             if reviewer_client_id:
@@ -413,8 +441,8 @@ class SqliteAuditStore(FeedbackMixin):
                     raise ReviewNotFound(f"no review item for turn {turn_id}")
                 raise ReviewConflict(f"turn {turn_id} was already decided ({row['state']})")
             conn.execute(
-                "INSERT INTO decisions (turn_id, reviewer, decision, note, edited_answer, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO decisions (turn_id, reviewer, decision, note, edited_answer, decided_at,"
+                " asker_note, released) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     turn_id,
                     reviewer.strip(),
@@ -422,6 +450,8 @@ class SqliteAuditStore(FeedbackMixin):
                     self._mask(note),
                     self._mask(edited_answer or "") or None,
                     now,
+                    self._mask(asker_note or ""),
+                    _json(self._mask_released(released)) if released is not None else None,
                 ),
             )
 
@@ -461,12 +491,13 @@ class SqliteAuditStore(FeedbackMixin):
         return [r[0] for r in rows]
 
     def history(self, turn_id: str) -> list[dict]:
-        """Review decisions for a turn, oldest first."""
+        """Review decisions for a turn, oldest first (`released`: the released answer as a dict, or None)."""
         rows = self._conn().execute(
-            "SELECT reviewer, decision, note, edited_answer, decided_at FROM decisions WHERE turn_id = ? ORDER BY id",
+            "SELECT reviewer, decision, note, edited_answer, decided_at, asker_note, released FROM decisions"
+            " WHERE turn_id = ? ORDER BY id",
             (turn_id,),
         )
-        return [dict(r) for r in rows]
+        return [_decision_dict(r) for r in rows]
 
     def get(self, turn_id: str) -> dict | None:
         """Everything stored about one turn (review state and decision history included), or None."""
@@ -485,6 +516,9 @@ class SqliteAuditStore(FeedbackMixin):
         d["history"] = self.history(turn_id)
         edits = [h["edited_answer"] for h in d["history"] if h["edited_answer"]]
         d["edited_answer"] = edits[-1] if edits else None
+        last = d["history"][-1] if d["history"] else {}
+        d["released"] = last.get("released")
+        d["asker_note"] = last.get("asker_note") or ""
         return d
 
     def _review_item(self, row: sqlite3.Row) -> ReviewItem:
@@ -565,7 +599,8 @@ class SqliteAuditStore(FeedbackMixin):
     def iter_export_rows(self) -> Iterator[dict]:
         """All turns oldest first, joined with their review state and decision, PII-masked if configured."""
         rows = self._conn().execute(
-            "SELECT t.*, r.state AS review_state, d.reviewer, d.decision, d.note, d.edited_answer, d.decided_at"
+            "SELECT t.*, r.state AS review_state, d.reviewer, d.decision, d.note, d.edited_answer, d.decided_at,"
+            " d.asker_note"
             " FROM turns t LEFT JOIN reviews r ON r.turn_id = t.turn_id"
             " LEFT JOIN decisions d ON d.turn_id = t.turn_id ORDER BY t.created_at, t.rowid"
         )
@@ -580,6 +615,7 @@ class SqliteAuditStore(FeedbackMixin):
                 "final_answer",
                 "note",
                 "edited_answer",
+                "asker_note",
             ):
                 if isinstance(out[k], str):
                     out[k] = self._mask(out[k])
@@ -658,6 +694,13 @@ def _rule_names(verdicts: list[Verdict]) -> set[str]:
             if isinstance(extra, list):
                 names.update(x for x in extra if isinstance(x, str) and x)
     return names
+
+
+def _decision_dict(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    if isinstance(d.get("released"), str):
+        d["released"] = json.loads(d["released"])
+    return d
 
 
 def _split_sql(script: str) -> list[str]:

@@ -301,6 +301,10 @@ class PolicyConfig(BaseModel):
     informational: InformationalGuard = Field(default_factory=InformationalGuard)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     decode: DecodeConfig = Field(default_factory=DecodeConfig)
+    rule_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Rule id → the Chinese name reviewers see (e.g. flag.prompt_injection: 疑似提示词注入)",
+    )
 
     @model_validator(mode="after")
     def _classifier_categories_known(self) -> PolicyConfig:

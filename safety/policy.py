@@ -237,6 +237,18 @@ class SafetyPolicy:
         """The sentence between a refusal message and the article that forbids the request."""
         return self.config.legal_basis_intro.strip()
 
+    def rule_ids(self) -> set[str]:
+        """Every rule id this policy can put on a turn (what the review queue shows as its reason)."""
+        ids = {r.name for r in self.rules} | {"flag.prompt_injection"}
+        ids |= {f"refuse.{c.name}" for c in self.refusal_categories}
+        ids |= {f"intercept.{g.name}" for g in self.config.intercepts if g.enabled}
+        return ids
+
+    def rule_label(self, rule_id: str) -> str:
+        """The Chinese name of a rule for reviewers (`rule_labels:` in the policy YAML); the id itself when
+        none is configured."""
+        return self.config.rule_labels.get(rule_id, rule_id)
+
     def refusal_examples(self) -> dict[str, list[str]]:
         """category name → harmful example prompts (used by the trainer to build refusal samples)."""
         return {c.name: list(c.examples) for c in self.refusal_categories}

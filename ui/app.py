@@ -24,6 +24,12 @@ CSS = """
 .yiju-badge-approved, .yiju-badge-edited, .yiju-badge-answered { color: #15803d; background: #f0fdf4; }
 .yiju-status-heading { margin: 0.2em 0; }
 .yiju-cursor { color: #9ca3af; }
+.yiju-rule { display: inline-block; background: #fef3c7; color: #92400e; padding: 0 0.4em; margin-right: 0.3em; border-radius: 3px; }
+.yiju-warning, .yiju-error { color: #b91c1c; }
+.yiju-done { color: #15803d; font-weight: bold; }
+.yiju-preview { border: 1px dashed #93c5fd; padding: 0.5em; margin-top: 0.5em; }
+.yiju-reviewer-note { background: #eff6ff; padding: 0.3em 0.5em; border-left: 3px solid #3b82f6; }
+.yiju-pid { font-size: 0.8em; color: #6b7280; }
 """
 
 

@@ -99,16 +99,25 @@ def _notice_html(notice: Any) -> str:
 
 
 def turn_result_html(result: Any) -> str:
-    """The outcome of a held turn (`assistant.api.turn_result.TurnResult`) for the chat screen."""
-    answer = (
-        f'<pre class="yiju-reviewed-answer" style="white-space:pre-wrap">{escape(result.answer)}</pre>'
-        if result.answer
-        else ""
-    )
+    """The outcome of a held turn (`assistant.api.turn_result.TurnResult`) for the chat screen: a released
+    answer is formatted like any answer (sections, expandable verbatim citations, disclaimer), with the
+    reviewer's note to the asker when there is one."""
+    from ui.staff_view import answer_view_html
+
+    if result.points:
+        answer = answer_view_html(result, elem_class="yiju-reviewed-answer")
+    elif result.answer:  # a decision recorded before released answers were stored
+        answer = (
+            f'<pre class="yiju-reviewed-answer" style="white-space:pre-wrap">{escape(result.answer)}</pre>'
+        )
+    else:
+        answer = ""
+    note = getattr(result, "reviewer_note", "") or ""
+    note_html = f'<p class="yiju-reviewer-note">审核人员的说明：{escape(note)}</p>' if note else ""
     return (
         f'<div class="yiju-turn-result" data-status="{escape(result.status)}" data-turn="{escape(result.turn_id)}">'
         f'<h4 class="yiju-status-heading">{badge_html(result.status)}</h4>'
-        f'<p class="yiju-message">{escape(result.message)}</p>{answer}'
+        f'<p class="yiju-message">{escape(result.message)}</p>{note_html}{answer}'
         f'<div class="yiju-meta">{escape(meta_text(result.turn_id))}</div></div>'
     )
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from assistant.api.auth import Principal, reviewer
 from assistant.api.schemas import ErrorResponse, ReviewRequest, ReviewResponse
 from assistant.api.services import Services
+from assistant.release import release_decision
 
 # FastAPI dependency markers, built once (module-level, as ruff B008 asks).
 AS_REVIEWER = Depends(reviewer)
@@ -93,18 +94,22 @@ def decide(
     body = body or ReviewRequest()
     if decision == "edit" and not (body.edited_answer or "").strip():
         raise HTTPException(422, "edit needs a non-empty edited_answer")
-    audit = _services(request).audit()
-    edited = body.edited_answer if decision == "edit" else None
-    # ReviewConflict (someone decided first) → 409, ReviewNotFound → 404, SelfReview (own question) → 403.
+    if decision != "edit" and body.picks:
+        raise HTTPException(422, "picks are only valid with edit")
+    # ReviewConflict (someone decided first) → 409, ReviewNotFound → 404, SelfReview (own question) → 403;
+    # ReleaseError (an edit citing what was neither retrieved nor picked, no structure…) → 422.
     try:
-        audit.resolve(
+        released = release_decision(
+            _services(request).pipeline(),
             turn_id,
             who.name,
             decision,
             note=body.note,
-            edited_answer=edited,
+            asker_note=body.asker_note,
+            edited_answer=body.edited_answer if decision == "edit" else None,
+            picks=body.picks,
             reviewer_client_id=who.client_id,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return ReviewResponse(turn_id=turn_id, decision=decision, reviewer=who.name)
+    return ReviewResponse(turn_id=turn_id, decision=decision, reviewer=who.name, released=released)

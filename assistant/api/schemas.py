@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.release import ReleasedAnswer
+
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"  # assistant.conversation.CONVERSATION_ID
 
 
@@ -96,14 +98,31 @@ class ReviewRequest(BaseModel):
     """POST /v1/audit/{turn_id}/approve|edit|reject."""
 
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(default="", max_length=4000)
-    edited_answer: str | None = Field(default=None, max_length=20000, description="Required for edit")
+    note: str = Field(default="", max_length=4000, description="Internal note, kept in the audit trail")
+    asker_note: str = Field(
+        default="", max_length=2000, description="A note shown to the asker (GET /v1/ask/{turn_id})"
+    )
+    edited_answer: str | None = Field(
+        default=None,
+        max_length=20000,
+        description="Required for edit: 【分类】/【要点】/【依据】; it may cite only what was retrieved for the turn "
+        "or is listed in `picks`",
+    )
+    picks: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Edit only: knowledge-base articles the edit may cite besides the retrieved ones "
+        "(劳动合同法第四十七条, or passage ids)",
+    )
 
 
 class ReviewResponse(BaseModel):
     turn_id: str
     decision: Literal["approve", "edit", "reject"]
     reviewer: str
+    released: ReleasedAnswer | None = Field(
+        default=None, description="What the asker now sees (approve/edit): verified, with the disclaimer"
+    )
 
 
 class RemoveResponse(BaseModel):

@@ -157,20 +157,49 @@ def show_cmd(
             console.print(h["edited_answer"], markup=False, highlight=False)
 
 
-def _decide(turn_id: str, decision: str, reviewer: str | None, note: str, text: str | None = None) -> None:
+def _decide(
+    turn_id: str,
+    decision: str,
+    reviewer: str | None,
+    note: str,
+    text: str | None = None,
+    *,
+    asker_note: str = "",
+    picks: list[str] | None = None,
+) -> None:
+    """Record a decision through the release path (assistant.release): what is released is verified and
+    carries the domain disclaimer, exactly as on the review screen and the API."""
+    from assistant.pipeline import Pipeline
+    from assistant.release import ReleaseError, release_decision
     from safety.audit import ReviewConflict, ReviewNotFound
 
     store = _store()
     full = _full_id(store, turn_id)
+    store.close()
+    pipeline = Pipeline.from_home(home())
     try:
-        store.resolve(full, reviewer or _default_reviewer(), decision, note=note, edited_answer=text)  # type: ignore[arg-type]
+        release_decision(
+            pipeline,
+            full,
+            reviewer or _default_reviewer(),
+            decision,  # type: ignore[arg-type]
+            note=note,
+            asker_note=asker_note,
+            edited_answer=text,
+            picks=picks or [],
+        )
     except ReviewConflict as e:
         fail(f"conflict: {e}", code=2)
     except ReviewNotFound:
         fail(f"turn {full} was not flagged for review")
-    except ValueError as e:
+    except (ReleaseError, ValueError) as e:
         fail(str(e))
+    finally:
+        pipeline.close()
     console.print(f"{decision}: {full}")
+
+
+ASKER_NOTE = Annotated[str, typer.Option("--asker-note", help="A note the asker sees with the result")]
 
 
 @audit_app.command("approve")
@@ -180,19 +209,21 @@ def approve_cmd(
         str | None, typer.Option("--reviewer", help="Reviewer name (default: current user)")
     ] = None,
     note: Annotated[str, typer.Option("--note")] = "",
+    asker_note: ASKER_NOTE = "",
 ) -> None:
-    """Approve a flagged answer as it is."""
-    _decide(turn_id, "approve", reviewer, note)
+    """Approve a flagged answer as it is (re-verified, with the domain disclaimer)."""
+    _decide(turn_id, "approve", reviewer, note, asker_note=asker_note)
 
 
 @audit_app.command("reject")
 def reject_cmd(
     turn_id: Annotated[str, typer.Argument(help="Turn id (or a unique prefix)")],
     reviewer: Annotated[str | None, typer.Option("--reviewer")] = None,
-    note: Annotated[str, typer.Option("--note", help="Why it was rejected")] = "",
+    note: Annotated[str, typer.Option("--note", help="Why it was rejected (internal)")] = "",
+    asker_note: ASKER_NOTE = "",
 ) -> None:
     """Reject a flagged answer."""
-    _decide(turn_id, "reject", reviewer, note)
+    _decide(turn_id, "reject", reviewer, note, asker_note=asker_note)
 
 
 @audit_app.command("edit")
@@ -201,9 +232,15 @@ def edit_cmd(
     text: Annotated[str, typer.Option("--text", help="The corrected answer (stored beside the original)")],
     reviewer: Annotated[str | None, typer.Option("--reviewer")] = None,
     note: Annotated[str, typer.Option("--note")] = "",
+    asker_note: ASKER_NOTE = "",
+    pick: Annotated[
+        list[str] | None,
+        typer.Option("--pick", help="An article the edit may cite besides the retrieved ones (repeatable)"),
+    ] = None,
 ) -> None:
-    """Replace a flagged answer with an edited one; the original stays in the record."""
-    _decide(turn_id, "edit", reviewer, note, text)
+    """Replace a flagged answer with an edited one (verified: it may cite only retrieved or picked
+    articles); the original stays in the record."""
+    _decide(turn_id, "edit", reviewer, note, text, asker_note=asker_note, picks=pick)
 
 
 @audit_app.command("export")

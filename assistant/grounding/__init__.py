@@ -6,6 +6,7 @@
 | `refs` | what text cites: `find_refs` (《法》第X条之一, nested 《〈〉》 titles, bare names, guideline sections), `normalize_law` |
 | `citations` | `verify_citations` (【依据】 against retrieved passages), `scrub_point` (citations inside key points), `ground` (both) |
 | `basis` | `select_basis`: which retrieved passages an answer may rest on |
+| `release` | `ground_text`: an answer a reviewer releases, parsed, verified and given the domain disclaimer |
 | `overlap` | question ↔ passage text overlap (`content_grams`, `coverage`, `names_article`) shared by basis and composer |
 
 The pipeline calls `select_basis` before generation and `ground` after parsing; the extractive composer
@@ -36,6 +37,7 @@ from assistant.grounding.format import (
 )
 from assistant.grounding.overlap import content_grams, coverage, names_article, passage_grams
 from assistant.grounding.refs import Ref, find_citations, find_refs, normalize_law, parse_citation
+from assistant.grounding.release import ground_text
 
 __all__ = [
     "REMOVED_CITATION",
@@ -50,6 +52,7 @@ __all__ = [
     "coverage",
     "find_citations",
     "ground",
+    "ground_text",
     "names_article",
     "normalize_law",
     "parse",

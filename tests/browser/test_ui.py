@@ -66,21 +66,18 @@ def test_flagged_answer_is_held_then_approved_in_review(page, ui_server, artifac
     page.get_by_role("tab", name="审核 Review").click()
     page.fill("#rv-key input", ui_server["keys"]["reviewer"])
     page.click("#rv-refresh")
-    page.locator("#rv-queue").get_by_text(turn_id).first.wait_for(state="attached")
+    page.locator("#rv-queue [role=gridcell]", has_text=turn_id[:8]).first.click()
     detail = page.locator(f"#rv-detail .yiju-review[data-turn='{turn_id}']")
     detail.wait_for()
-    held_answer = detail.locator(".yiju-review-answer").inner_text().strip()
-    assert held_answer and page.locator("#rv-edited textarea").input_value().strip() == held_answer
+    assert page.locator("#rv-edited textarea").input_value().startswith("【分类】")
     assert "忽略之前的所有指令" in detail.locator(".yiju-review-question").inner_text()
     assert detail.locator(".yiju-review-rules").inner_text().strip() not in ("", "—")
     page.fill("#rv-note textarea", "checked in the browser test")
-    page.screenshot(path=str(artifacts_dir / "review.png"), full_page=True)
     page.click("#rv-approve")
-    page.locator("#rv-status").get_by_text(f"approve: {turn_id}").wait_for()
-    page.locator("#rv-history").get_by_text(turn_id).first.wait_for(state="attached")
-    row = page.locator("#rv-history tr", has_text=turn_id).first
-    row.get_by_text("approved", exact=True).wait_for(state="attached")
-    assert "checked in the browser test" in (row.text_content() or "")
+    page.locator("#rv-outcome").get_by_text(f"通过：编号 {turn_id[:8]}").wait_for()
+    row = page.locator("#rv-history [role=row]", has_text=turn_id[:8]).first
+    row.wait_for()
+    assert "checked in the browser test" in row.inner_text() and "通过" in row.inner_text()
 
     page.get_by_role("tab", name="问答 Chat").click()
     page.click("#chat-check-review")
@@ -88,7 +85,7 @@ def test_flagged_answer_is_held_then_approved_in_review(page, ui_server, artifac
         f"#chat-review-result .yiju-turn-result[data-status='approved'][data-turn='{turn_id}']"
     )
     released.wait_for()
-    assert released.locator(".yiju-reviewed-answer").inner_text().strip()
+    assert released.locator(".yiju-reviewed-answer details.yiju-citation").count() >= 1
 
 
 def test_refusal_is_marked_without_empty_meta(page) -> None:
@@ -110,21 +107,21 @@ def test_upload_statute_and_find_article(page, ui_server, tmp_path: Path, artifa
     page.locator("#kb-upload input[type=file]").set_input_files(str(source))
     page.locator("#kb-upload").get_by_text(source.name).first.wait_for()
     page.click("#kb-import")
-    page.locator("#kb-report").get_by_text("imported 1 file").wait_for()
-    page.fill("#kb-law textarea, #kb-law input", "浏览器测试法")
+    page.locator("#kb-report").get_by_text("〔已导入〕1 个文件").wait_for()
+    page.fill("#kb-law textarea, #kb-law input", "《中华人民共和国浏览器测试法》")
     page.fill("#kb-article-no input", "2")
     page.click("#kb-lookup")
     article = page.locator("#kb-article .yiju-passage")
     article.wait_for()
     assert "按法规名称和条号查看原文" in article.inner_text()
-    page.screenshot(path=str(artifacts_dir / "knowledge.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "knowledge-upload.png"), full_page=True)
 
 
 def test_knowledge_screen_refuses_wrong_role(page, ui_server) -> None:
     page.get_by_role("tab", name="知识库 Knowledge").click()
     page.fill("#kb-key input", ui_server["keys"]["reviewer"])
-    page.click("#kb-stats-refresh")
-    page.locator("#kb-status").get_by_text("needs 'curator'").wait_for()
+    page.click("#kb-refresh")
+    page.locator("#kb-status").get_by_text("需要知识库管理员密钥").wait_for()
 
 
 def test_upload_without_a_curator_session_stores_nothing(page, ui_server, tmp_path: Path) -> None:

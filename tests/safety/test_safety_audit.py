@@ -116,6 +116,8 @@ def test_review_queue_approve_edit_reject_and_history(store: SqliteAuditStore) -
             "note": "soften",
             "edited_answer": "修改后的回答",
             "decided_at": db["decided_at"],
+            "asker_note": "",
+            "released": None,
         }
     ]
     assert store.get(c)["review_state"] == "rejected" and store.get(c)["history"][0]["note"] == "wrong"

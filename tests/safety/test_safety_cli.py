@@ -66,26 +66,27 @@ def test_audit_list_show_and_decisions(yiju_home: Path) -> None:
     r = runner.invoke(app, ["audit", "show", a[:10]])  # a unique prefix is enough
     assert r.exit_code == 0 and "intercept.cure_promise" in r.output and "138****5678" in r.output
 
+    # Decisions go through the release path (tests/assistant/test_release.py has the released answers):
+    # these seeded answers have no 【分类】/【要点】 structure, so they cannot be released, only rejected.
     r = runner.invoke(app, ["audit", "approve", a, "--reviewer", "alice", "--note", "fine"])
+    assert r.exit_code == 1 and "格式不完整" in r.output
+    r = runner.invoke(app, ["audit", "reject", a, "--reviewer", "alice", "--asker-note", "请就医"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["audit", "reject", a, "--reviewer", "bob"])
+    r = runner.invoke(app, ["audit", "approve", a, "--reviewer", "bob"])
     assert r.exit_code == 2 and "conflict" in r.output
     r = runner.invoke(
         app, ["audit", "edit", b, "--text", "请就医", "--reviewer", "carol", "--note", "rewrite"]
     )
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1 and "格式不完整" in r.output
     r = runner.invoke(app, ["audit", "approve", c, "--reviewer", "alice"])
     assert r.exit_code == 1 and "not flagged" in r.output
     r = runner.invoke(app, ["audit", "show", "zzzz"])
     assert r.exit_code == 1 and "no audited turn" in r.output
 
-    shown = json.loads(runner.invoke(app, ["audit", "show", b, "--json"]).output)
-    assert (
-        shown["review_state"] == "edited"
-        and shown["edited_answer"] == "请就医"
-        and shown["final_answer"] == "包好"
-    )
-    assert shown["history"][0]["reviewer"] == "carol"
+    shown = json.loads(runner.invoke(app, ["audit", "show", a, "--json"]).output)
+    assert shown["review_state"] == "rejected" and shown["final_answer"] == "包治"
+    assert shown["history"][0]["reviewer"] == "alice" and shown["history"][0]["asker_note"] == "请就医"
+    assert json.loads(runner.invoke(app, ["audit", "show", b, "--json"]).output)["review_state"] == "pending"
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
