@@ -22,7 +22,8 @@ from ui.staff_view import ORIGIN_LABELS, notice_html, passage_view_html
 LAW_HEADERS = ["名称", "类型", "版本", "施行日期", "条文数", "领域", "来源", "状态"]
 KINDS = ["宪法", "法律", "行政法规", "司法解释", "部门规章", "地方性法规", "指南", "其他"]
 STATUS_LABELS = {"current": "现行（使用中）", "superseded": "旧版", "future": "尚未施行", "local": "本地副本"}
-IMPORT_DOMAINS = ["自动", "法律", "医疗"]
+# The chat's vocabulary on screen (自动 = decided per document); the domain name is the value sent.
+IMPORT_DOMAINS = [(DOMAIN_LABELS[name], name) for name in ("auto", "legal", "medical")]
 # Runs in the browser: opens (or, for an empty field, closes) the screen's upload session with the key —
 # Gradio's upload route needs the key too (service, issue 14): the browser exchanges it for an HttpOnly cookie.
 SESSION_JS = """
@@ -195,7 +196,8 @@ def build_knowledge(services: Any) -> None:
                 file_types=sorted(ALLOWED_SUFFIXES),
                 elem_id="kb-upload",
             )
-            import_domain = gr.Radio(IMPORT_DOMAINS, value="自动", label="领域", elem_id="kb-domain")
+            folder = gr.File(label="或上传整个文件夹", file_count="directory", elem_id="kb-upload-folder")
+            import_domain = gr.Radio(IMPORT_DOMAINS, value="auto", label="领域", elem_id="kb-domain")
             do_import = gr.Button("导入", variant="primary", elem_id="kb-import")
             report = gr.Markdown(elem_id="kb-report")
         with gr.Column():
@@ -308,11 +310,13 @@ def build_knowledge(services: Any) -> None:
     def run_import(
         api_key: str,
         paths: list[str] | None,
-        dom_label: str,
+        folder_paths: list[str] | None,
+        dom: str,
         progress=gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
     ) -> str:
         try:
             curator = authorize(services, api_key, "curator", route="ui")
+            paths = list(paths or []) + list(folder_paths or [])
             if not paths:
                 return "〔失败〕请先选择要上传的文件。"
             # Only files this server received are read, never a path the request names; only the bare
@@ -324,7 +328,7 @@ def build_knowledge(services: Any) -> None:
             summary = import_uploads(
                 services,
                 payload,
-                domain=domain_name(dom_label) or "auto",
+                domain=dom or "auto",
                 on_progress=lambda i, n, name: progress((i, n), desc=f"正在导入 {name}"),
                 uploader=curator.name,  # recorded as a local upload by this key, never official text
             )
@@ -395,8 +399,8 @@ def build_knowledge(services: Any) -> None:
     save_domains.click(
         run_save_domains, inputs=[key, chosen, domains_box], outputs=status, api_name=False
     ).then(reload, inputs=filters, outputs=[table, targets, summary], api_name=False)
-    do_import.click(run_import, inputs=[key, files, import_domain], outputs=report, api_name=False).then(
-        reload, inputs=filters, outputs=[table, targets, summary], api_name=False
-    )
+    do_import.click(
+        run_import, inputs=[key, files, folder, import_domain], outputs=report, api_name=False
+    ).then(reload, inputs=filters, outputs=[table, targets, summary], api_name=False)
     lookup.click(run_lookup, inputs=[key, law, number], outputs=article, api_name=False)
     search.click(run_search, inputs=[key, query], outputs=results, api_name=False)

@@ -218,7 +218,7 @@ def test_knowledge_screen_never_reads_a_client_chosen_path(sec_server: Any, tmp_
     (report, *_rest) = _run_screen_function(
         sec_server, "kb-import", [sec_server.keys["curator"], [shape(secret)], None, "auto"]
     )
-    assert "imported 1" not in str(report), report
+    assert "〔已导入〕1 个文件" not in str(report), report
     assert not _search(sec_server, marker), "a server file chosen by the client was imported"
 
 
@@ -231,6 +231,6 @@ def test_knowledge_screen_imports_a_received_upload_and_cleans_it_up(sec_server:
     (report, *_rest) = _run_screen_function(
         sec_server, "kb-import", [sec_server.keys["curator"], [payload], None, "auto"]
     )
-    assert "imported 1" in str(report), report
+    assert "〔已导入〕1 个文件" in str(report), report
     assert _search(sec_server, marker)
     assert not Path(stored).exists(), "the upload was kept after its import"
