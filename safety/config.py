@@ -64,8 +64,14 @@ class InformationalGuard(BaseModel):
         description="The narrower phrasing that also keeps the classifier from refusing (questions that "
         "plainly ask about penalties, legality, victims' remedies, symptoms…); None: `patterns`",
     )
+    classifier_question: list[str] = Field(
+        default_factory=list,
+        description="When set, the classifier guard excuses only QUESTIONS: the text must also match one of "
+        "these (question marks, 吗/怎么/如何/是否…). A statement such as 「那里都是黑人，简直是犯罪的温床」 is "
+        "not a question about the law, whatever words it uses",
+    )
 
-    _v = field_validator("patterns", "override", "classifier_patterns")(_check_regexes)
+    _v = field_validator("patterns", "override", "classifier_patterns", "classifier_question")(_check_regexes)
 
 
 class LegalBasis(BaseModel):

@@ -92,10 +92,13 @@ class Guard:
 
     patterns: list[re.Pattern[str]] = field(default_factory=list)
     override: list[re.Pattern[str]] = field(default_factory=list)
+    requires: list[re.Pattern[str]] = field(default_factory=list)  # e.g. question form, for the classifier
 
     def excuses(self, text: str) -> bool:
         """True when `text` reads as a question about the law/medicine and carries no override cue."""
         if not self.patterns or _any_match(self.patterns, text) is None:
+            return False
+        if self.requires and _any_match(self.requires, text) is None:
             return False
         return _any_match(self.override, text) is None
 
@@ -170,7 +173,8 @@ def compile_guard(cfg: InformationalGuard | None, *, for_classifier: bool = Fals
     )
     if not patterns:
         return None
-    return Guard(compile_patterns(patterns), compile_patterns(cfg.override))
+    requires = compile_patterns(cfg.classifier_question) if for_classifier else []
+    return Guard(compile_patterns(patterns), compile_patterns(cfg.override), requires)
 
 
 class RefusalRule:
