@@ -37,7 +37,9 @@ from assistant.errors import DomainError
 from assistant.generators import Generator, GenParams, build_generator
 from assistant.generators.config import ExtractiveConfig
 from assistant.generators.extractive import ExtractiveGenerator
-from assistant.grounding import AnswerFormatError, ground, parse, render, select_basis
+from assistant.grounding import AnswerFormatError, ground, normalise_category, parse, render
+from assistant.grounding.basis import judge_basis, no_basis_hint
+from assistant.grounding.relevance import corpus_weights, topic_words
 from assistant.prompt import build_messages, build_repair_messages
 from assistant.refusal import find_forbidding_article, render_refusal
 from assistant.routing import route
@@ -97,6 +99,7 @@ class _TurnState:
         self.domain = domain
         self.client_id = client_id
         self.retrieved: list[Passage] = []
+        self.weights: dict[str, float] = {}  # the question words' corpus weights (relevance gate, composer)
         self.verdicts: list[Verdict] = []
         self.flags: list[str] = []
         self.raw = ""
@@ -175,6 +178,8 @@ class Pipeline:
         self.fallback_to_extractive = fallback_to_extractive
         extractive_cfg = self.config.generator_config() if self.config else None
         self._adapter_ids: dict[Path, tuple[str, str]] = {}
+        # How distinctive each question word is, from the KB's own index (the relevance gate's weights).
+        self._term_weights = corpus_weights(kb)
         self._extractive = (
             generator
             if isinstance(generator, ExtractiveGenerator)
@@ -398,10 +403,13 @@ class Pipeline:
         if sanitize and sanitize(state.question) != state.question:
             state.flag("injection_stripped")
         state.retrieved = self._retrieve(state.query, spec)
-        basis = select_basis(state.query, state.retrieved, spec)
+        state.weights = self._term_weights(topic_words(state.query))
+        decision = judge_basis(state.query, state.retrieved, spec, state.weights)
+        basis = decision.passages
         if not basis:
             state.flag("no_basis")
-            return self._finish_message(state, spec, policy, "no_basis", spec.no_basis_message)
+            message = f"{spec.no_basis_message}{no_basis_hint(decision.missing)}"
+            return self._finish_message(state, spec, policy, "no_basis", message)
 
         answer = self._generate_answer(state, spec, basis)
         if answer is None:
@@ -488,7 +496,13 @@ class Pipeline:
         uses_adapter = state.generator_kind not in ("extractive",)
         state.adapter = spec.adapter if uses_adapter else None
         messages = build_messages(state.query, spec, basis)
-        params = GenParams(question=state.query, domain=spec, passages=basis, adapter=state.adapter)
+        params = GenParams(
+            question=state.query,
+            domain=spec,
+            passages=basis,
+            adapter=state.adapter,
+            term_weights=state.weights,
+        )
         try:
             resolver = getattr(gen, "resolve_adapter", None)
             if resolver is not None and state.adapter is not None:
@@ -528,18 +542,17 @@ class Pipeline:
             state.flag(reason)
             return None
         state.flag("extractive_fallback")
-        answer = self._extractive.answer(state.query, basis, spec)
+        answer = self._extractive.answer(state.query, basis, spec, state.weights)
         state.raw = f"{state.raw}\n\n--- fallback after {reason}: {str(exc)[:300]} ---\n{render(answer, with_text=False)}"
         return answer
 
     @staticmethod
     def _normalise_category(answer: Answer, spec: DomainSpec, state: _TurnState) -> Answer:
-        names = spec.category_names
-        if answer.category in names:
+        category, changed = normalise_category(answer.category, spec)
+        if not changed:
             return answer
-        close = [n for n in names if n in answer.category or answer.category in n]
         state.flag("category_normalised")
-        return answer.model_copy(update={"category": close[0] if close else spec.default_category})
+        return answer.model_copy(update={"category": category})
 
     def _verify(self, answer: Answer, basis: list[Passage], state: _TurnState) -> Answer:
         """Keep only retrieved citations (verbatim text filled); scrub unverified ones from the points too."""

@@ -40,10 +40,17 @@ class RetrievalSpec(BaseModel):
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per knowledge domain")
     min_score: float = Field(default=0.0, description="Passages scoring below this are ignored")
     min_overlap: float = Field(
-        default=0.2,
+        default=0.6,
         ge=0.0,
         le=1.0,
-        description="Share of the question's content bigrams a passage must contain to count as a basis",
+        description="Relevance gate: the weighted share of the question's distinctive words (corpus IDF) a "
+        "passage must cover to count as a basis",
+    )
+    relative_overlap: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="…and at least this share of the best retrieved passage's relevance (drops side articles)",
     )
     max_passages: int = Field(default=5, ge=1, le=20, description="Passages given to the generator")
     filter: Literal["store", "post"] = Field(

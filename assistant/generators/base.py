@@ -34,6 +34,9 @@ class GenParams(BaseModel):
     question: str = ""
     domain: DomainSpec | None = None
     passages: list[Passage] = Field(default_factory=list)
+    term_weights: dict[str, float] = Field(
+        default_factory=dict, description="How distinctive each question word is (corpus IDF); {} = uniform"
+    )
 
 
 @runtime_checkable

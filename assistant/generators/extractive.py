@@ -1,100 +1,76 @@
-"""The `extractive` generator: no LLM. It picks the retrieved sentences that best cover the question.
+"""The `extractive` generator: no LLM. It quotes the retrieved statements that answer the question.
 
-Relevance is character-bigram overlap with the question (`assistant.grounding.overlap`), with a small
-bonus for higher-ranked passages. The answer cites exactly the passages its points came from, so its
-citations always verify. Deterministic.
+Each statement of each basis passage (`assistant.grounding.statements`: sentences, list items joined to
+their lead-in, with their 款/项) is scored by how much of the question's distinctive words it and its
+passage cover (`assistant.grounding.relevance`, corpus IDF weights when the pipeline passes them), with a
+bonus for a statement that states a consequence (应当支付… / 可以解除… / 不得…) and, when the question asks
+for a number (多久/多少/怎么算), for one that gives it. The best statement is the first point; a list the
+question asks about as a whole is quoted whole; a first point that rests on another retrieved article
+(依照本法第四十七条…的二倍) is followed by that article's rule. The answer cites exactly the passages (and
+clauses) its points came from, so its citations always verify. Deterministic.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from assistant.domains import DomainSpec
 from assistant.generators.base import GenParams, Message
 from assistant.generators.config import ExtractiveConfig
+from assistant.grounding.category import classify
 from assistant.grounding.citations import passage_section
 from assistant.grounding.format import render
-from assistant.grounding.overlap import content_grams, coverage, names_article
-from assistant.routing import keyword_hits
-from knowledge.numerals import ARTICLE_PREFIX_RE, article_label
+from assistant.grounding.overlap import names_article
+from assistant.grounding.refs import short_section
+from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
+from assistant.grounding.statements import Statement, statements
+from knowledge.numerals import article_label, parse_article_no
 from knowledge.types import Passage
 from safety.types import Answer, Citation
 
-_SENTENCE_END = re.compile(r"(?<=[。；！？;!?])|\n+")
+# A statement that says what happens (the legal consequence, the thing to do) answers more than one
+# that only shares the question's words.
+_CONSEQUENCE = re.compile(
+    r"应当|应|可以|不得|有权|承担|支付|赔偿|视为|无效|认定为|享受|增加|吊销|禁止|必须|免除|减轻|处.{0,12}(?:罚款|拘留|徒刑)"
+)
+_NUMBER_ASKED = re.compile(
+    r"多久|多长|多少|几天|几针|几次|几个|几年|怎么算|如何计算|怎样计算|标准|最长|最多|最低|多大|期限"
+)
+_ASKED_UNIT = re.compile(r"几(天|日|个月|月|年|小时|针|次|倍|周|岁)|多少(天|钱|元|岁|毫升|小时|次)")
+_QUANTITY = re.compile(r"\d|百分之|[一二三四五六七八九十两半]+个?(?:日|天|月|年|小时|倍|周|针|剂|次|岁)")
+# The law outranks the regulation implementing it, which outranks rules and interpretations.
+_KIND_BONUS = {"法律": 0.1, "行政法规": 0.06, "部门规章": 0.02}
+# What a patient asks for, and the guideline heading that answers it (症状 → 临床表现).
+_SECTION_INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"症状|表现|什么感觉"), ("临床表现", "症状")),
+    (re.compile(r"怎么治|治疗|用什么药|吃什么药|怎么办|怎么处理|用药"), ("治疗", "处理", "处置", "救治")),
+    (re.compile(r"预防|怎么防|避免"), ("预防",)),
+    (re.compile(r"传染|传播|怎么得"), ("传播途径", "流行病学", "传染源")),
+    (re.compile(r"区别|鉴别|分辨"), ("鉴别",)),
+    (re.compile(r"检查|诊断|确诊"), ("诊断", "检查")),
+    (re.compile(r"重症|严重|危险|高危"), ("重症", "重型", "危重", "高危", "预警")),
+]
+_CROSS_REF = re.compile(r"本(?:法|条例|规定|办法)第([零一二三四五六七八九十百千0-9]+)条")
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split article text into sentences on 。；！？ and line breaks; the 第X条 prefix is dropped."""
-    text = ARTICLE_PREFIX_RE.sub("", text.strip())
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    rank: int  # passage rank in the basis
+    st: Statement
+    own: float = 0.0  # how well a list item's own words (without the shared lead-in) cover the question
 
 
-_LIST_ITEM = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]\s*")
-_LEAD_IN = re.compile(r"[：:]\s*$")
-
-
-def answer_units(text: str) -> list[str]:
-    """Self-contained statements of an article, in order.
-
-    A list item such as "（二）未及时足额支付劳动报酬的；" means nothing alone, so it is joined to its
-    lead-in ("用人单位有下列情形之一的，劳动者可以解除劳动合同：…"); other lines split into sentences.
-    """
-    units: list[str] = []
-    lead = ""
-    for line in (ln.strip() for ln in ARTICLE_PREFIX_RE.sub("", text.strip()).splitlines()):
-        if not line:
-            continue
-        if lead and _LIST_ITEM.match(line):
-            item = _LIST_ITEM.sub("", line).rstrip("；;。，,")
-            units.append(f"{lead}：{item}")
-            continue
-        lead = ""
-        sentences = split_sentences(line)
-        if sentences and _LEAD_IN.search(sentences[-1]):
-            lead = _LEAD_IN.sub("", sentences[-1]).strip()
-            sentences = sentences[:-1]
-        units.extend(sentences)
-    return units
-
-
-# "（六）法律、行政法规规定劳动者可以解除劳动合同的其他情形" / "…的其他行为的": a catch-all list item
-# says nothing about the case asked, so it is a point only when nothing else is left.
-_CATCH_ALL = re.compile(r"其他[^，,。；;：:]{0,30}(?:情形|的)$")
-
-
-def is_catch_all(unit: str) -> bool:
-    """True for a catch-all statement ending in 其他情形 / 其他…的 (a list's last "other cases" item)."""
-    return bool(_CATCH_ALL.search(unit.rstrip("；;。，, ")))
-
-
-def _drop_catch_alls(units: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    specific = [t for t in units if not is_catch_all(t[2])]
-    return specific or units
-
-
-def classify(question: str, passages: Sequence[Passage], domain: DomainSpec) -> str:
-    """Pick 【分类】: question keywords weigh most, then the laws cited, then words in the cited text."""
-    best, best_score = domain.default_category, 0.0
-    laws = {p.law for p in passages}
-    body = " ".join(p.text for p in passages)
-    for cat in domain.categories:
-        score = 3.0 * sum(min(len(w), 4) for w in keyword_hits(question, set(cat.keywords)))
-        score += 4.0 * len(laws & set(cat.laws))
-        score += 0.5 * len(keyword_hits(body, set(cat.keywords)))
-        if score > best_score:  # strict: ties keep the earlier (more specific, listed first) category
-            best, best_score = cat.name, score
-    return best
-
-
-def _cite(p: Passage) -> Citation:
-    """The (unverified) citation of a passage: its article, or a guideline's section."""
+def _cite(p: Passage, clause: str = "", section: str = "") -> Citation:
+    """The (unverified) citation of a passage: its article (and clause), or a guideline's section."""
     return Citation(
         law=p.law,
         article_no=p.article_no,
         article_label=p.article_label or article_label(p.article_no),
-        section=passage_section(p),
+        clause=clause if p.article_no is not None else "",
+        section=(section or passage_section(p)) if p.article_no is None else "",
     )
 
 
@@ -107,87 +83,152 @@ class ExtractiveGenerator:
     def __init__(self, config: ExtractiveConfig | None = None) -> None:
         self.config = config or ExtractiveConfig()
 
-    def answer(self, question: str, passages: Sequence[Passage], domain: DomainSpec) -> Answer:
+    def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        domain: DomainSpec,
+        weights: Mapping[str, float] | None = None,
+    ) -> Answer:
         """The structured answer (unverified citations without text; the pipeline fills the verbatim text).
 
-        An article the question names exactly is answered from its own opening statements; otherwise the
-        statements covering most of the question (synonyms expanded) win, at most two per article.
+        An article the question names exactly is answered from its own statements; otherwise the
+        statements that answer the question best (see the module docstring). `weights` are the question
+        words' corpus weights (uniform when absent).
         """
         named = [i for i, p in enumerate(passages) if names_article(question, p)]
         if named:
-            chosen = [(i, pos, u) for i in named[:1] for pos, u in enumerate(answer_units(passages[i].text))]
-            chosen = _drop_catch_alls(chosen)[: self.config.max_points]
+            own = [s for s in statements(passages[named[0]], self.config.max_sentence_chars)]
+            own = [s for s in own if not s.catch_all] or own
+            groups = [[_Scored(0.0, named[0], s)] for s in own[: self.config.max_points]]
         else:
-            chosen = self._best_units(domain.expand(question), passages)
+            groups = self._select(question, passages, domain, weights or {})
         points: list[str] = []
-        seen_units: set[str] = set()
-        cited_ranks: list[int] = []
-        for rank, _pos, unit in chosen:
+        used: list[tuple[int, str]] = []  # (passage rank, guideline section) in order of first use
+        clauses: dict[tuple[int, str], set[str]] = {}
+        for group in groups:
+            rank, section = group[0].rank, group[0].st.section
             p = passages[rank]
-            # Two articles with identical wording would give the same point twice.
-            if unit in seen_units:
-                continue
-            seen_units.add(unit)
-            if len(unit) > self.config.max_sentence_chars:
-                unit = unit[: self.config.max_sentence_chars - 1] + "…"
-            points.append(f"{unit.rstrip('；;。，,')}（{_cite(p).ref}）")
-            if rank not in cited_ranks:
-                cited_ranks.append(rank)
-        used = [passages[r] for r in cited_ranks]
-        citations = [_cite(p) for p in used]
+            text, clause = _point_text(group)
+            cite = _cite(p, clause, section)
+            short = cite.model_copy(update={"section": short_section(cite.section)}) if cite.section else cite
+            points.append(f"{text.rstrip('；;。，,')}（{short.ref}）")
+            if (rank, section) not in used:
+                used.append((rank, section))
+            clauses.setdefault((rank, section), set()).add(clause)
+        citations = [
+            _cite(passages[r], next(iter(clauses[(r, sec)])) if len(clauses[(r, sec)]) == 1 else "", sec)
+            for r, sec in used
+        ]
+        cited = [passages[r] for r in dict.fromkeys(r for r, _ in used)]
         return Answer(
-            category=classify(question, used or passages, domain), points=points, citations=citations
+            category=classify(question, cited or passages, domain), points=points, citations=citations
         )
 
-    def _best_units(self, question: str, passages: Sequence[Passage]) -> list[tuple[int, int, str]]:
-        q = content_grams(question)
-        units = [
-            (rank, pos, unit)
-            for rank, p in enumerate(passages)
-            for pos, unit in enumerate(answer_units(p.text))
-        ]
-        units = _drop_catch_alls(units)
-        unit_grams = [content_grams(u) for _, _, u in units]
-        # Own words of a unit (a list item without its shared lead-in), weighted by rarity among the
-        # candidate units: "劳动报酬" singles out one item of 第三十八条, "劳动合同" does not.
-        own_grams = [
-            content_grams(u.split("：", 1)[1]) if "：" in u else g
-            for (_, _, u), g in zip(units, unit_grams, strict=True)
-        ]
-        df: dict[str, int] = {}
-        for grams in unit_grams:
-            for g in grams & q:
-                df[g] = df.get(g, 0) + 1
-        idf = {g: math.log(1 + len(units) / n) for g, n in df.items()}
-        total = sum(idf.values()) or 1.0
-        scored: list[tuple[float, int, int, str]] = []
-        for (rank, pos, unit), grams, own in zip(units, unit_grams, own_grams, strict=True):
-            s = coverage(q, grams) + 0.5 * sum(idf.get(g, 0.0) for g in own & q) / total
-            # Rank bonus breaks ties toward better-retrieved articles; position bonus toward an article's lead.
-            scored.append((s + 0.05 / (1 + rank) + 0.01 / (1 + pos), rank, pos, unit))
-        chosen: list[tuple[int, int, str]] = []
-        chosen_units: set[str] = set()
-        per_passage: dict[int, int] = {}
-        best = max((t[0] for t in scored), default=0.0)
-        best_in_passage: dict[int, float] = {}
-        for score, rank, _pos, _unit in scored:
-            best_in_passage[rank] = max(score, best_in_passage.get(rank, 0.0))
-        for score, rank, pos, unit in sorted(scored, key=lambda t: (-t[0], t[1], t[2])):
-            if len(chosen) >= self.config.max_points:
+    def _select(
+        self, question: str, passages: Sequence[Passage], domain: DomainSpec, weights: Mapping[str, float]
+    ) -> list[list[_Scored]]:
+        words = topic_words(question)
+        asks_number = bool(_NUMBER_ASKED.search(question))
+        asked = _ASKED_UNIT.search(question)
+        unit = next((g for g in asked.groups() if g), "") if asked else ""  # 几天 → a number of 天
+        scored: list[_Scored] = []
+        for rank, p in enumerate(passages):
+            whole = relevance(question, p, weights, domain.synonyms, words).score
+            own = statements(p, self.config.max_sentence_chars)
+            own = [s for s in own if not s.catch_all] or own
+            for st in own:
+                section = st.section or passage_section(p)
+                intent = 0.1 if _asks_this_section(question, section) else 0.0
+                context = f"{p.law} {section}"
+                part = weighted_coverage(words, weights, f"{context} {st.text}", question, domain.synonyms)
+                score = 0.6 * part + 0.4 * whole
+                score += 0.08 if _CONSEQUENCE.search(st.text) else 0.0
+                score += 0.08 if asks_number and _QUANTITY.search(st.item or st.text) else 0.0
+                score += (
+                    0.08
+                    if unit and re.search(rf"[\d一二三四五六七八九十两半百千]\s*{unit}", st.item or st.text)
+                    else 0.0
+                )
+                score += _KIND_BONUS.get(getattr(p, "kind", ""), 0.0) + intent
+                # Ties go to better-retrieved passages and to a passage's leading statements.
+                score += 0.04 / (1 + rank) + 0.01 / (1 + st.pos)
+                own_part = (
+                    weighted_coverage(words, weights, st.item, question, domain.synonyms) if st.item else part
+                )
+                scored.append(_Scored(round(score, 6), rank, st, round(own_part, 6)))
+        if not scored:
+            return []
+        order = sorted(scored, key=lambda t: (-t.score, t.rank, t.st.pos))
+        best = order[0]
+        passage_best: dict[int, float] = {}
+        for t in order:
+            passage_best.setdefault(t.rank, t.score)
+        groups: list[list[_Scored]] = [self._with_siblings(best, order)]
+        taken = {(t.rank, t.st.pos) for t in groups[0]}
+        follow = self._cross_reference(best, passages, order)
+        if follow is not None and (follow.rank, follow.st.pos) not in taken:
+            groups.append([follow])
+            taken.add((follow.rank, follow.st.pos))
+        per_passage = {best.rank: 1}
+        texts = {t.st.text for g in groups for t in g}
+        leads = {(g[0].rank, g[0].st.lead) for g in groups if g[0].st.lead}
+        for t in order[1:]:
+            if len(groups) >= self.config.max_points:
                 break
-            # Two statements per article at most, nothing far weaker than the best one, and within an
-            # article only statements close to its best: list items share their lead-in's words, so a
-            # second item must match the question nearly as well to be worth showing.
-            weak_in_article = per_passage.get(rank, 0) and score < 0.9 * best_in_passage[rank]
-            if per_passage.get(rank, 0) >= 2 or weak_in_article or (chosen and score < 0.5 * best):
+            if (t.rank, t.st.pos) in taken or t.st.text in texts:
                 continue
-            if unit in chosen_units:  # identical wording in two articles: one point is enough
+            if t.st.lead and (t.rank, t.st.lead) in leads:
+                continue  # that list was quoted already (with the items that answer)
+            # Nothing far weaker than the best; no point from an article not really about the question;
+            # two statements per article at most.
+            if t.score < 0.8 * best.score or passage_best[t.rank] < 0.75 * best.score:
                 continue
-            chosen_units.add(unit)
-            chosen.append((rank, pos, unit))
-            per_passage[rank] = per_passage.get(rank, 0) + 1
-        # Present points in passage order, then statement order, so the answer reads like the law.
-        return sorted(chosen)
+            # Another document must answer nearly as well as the first point's to add a point.
+            if passages[t.rank].law != passages[best.rank].law and passage_best[t.rank] < 0.9 * best.score:
+                continue
+            if per_passage.get(t.rank, 0) >= 2:
+                continue
+            group = self._with_siblings(t, order)
+            groups.append(group)
+            taken.update((x.rank, x.st.pos) for x in group)
+            texts.update(x.st.text for x in group)
+            if t.st.lead:
+                leads.add((t.rank, t.st.lead))
+            per_passage[t.rank] = per_passage.get(t.rank, 0) + 1
+        return groups
+
+    @staticmethod
+    def _with_siblings(top: _Scored, order: list[_Scored]) -> list[_Scored]:
+        """A list item with the other items of its list that answer nearly as well (the whole list when
+        the question asks about all of it: 150 % / 200 % / 300 %), in the list's order."""
+        if not top.st.lead:
+            return [top]
+        siblings = [
+            t
+            for t in order
+            if t.rank == top.rank
+            and t.st.lead == top.st.lead
+            and t.own >= 0.9 * top.own
+            and t.score >= 0.8 * top.score
+        ]
+        return sorted(siblings, key=lambda t: t.st.pos)[:5]
+
+    @staticmethod
+    def _cross_reference(top: _Scored, passages: Sequence[Passage], order: list[_Scored]) -> _Scored | None:
+        """The rule of the retrieved article the first point relies on (依照本法第四十七条… → 第四十七条's
+        opening statement: the rule itself, not a detail that happens to share more words)."""
+        m = _CROSS_REF.search(top.st.item or top.st.text)
+        if not m:
+            return None
+        target = parse_article_no(m.group(1))
+        law = passages[top.rank].law
+        found = [
+            t
+            for t in order
+            if t.rank != top.rank and passages[t.rank].law == law and passages[t.rank].article_no == target
+        ]
+        return min(found, key=lambda t: t.st.pos) if found else None
 
     def generate(self, messages: Sequence[Message], params: GenParams) -> str:
         """Render the extractive answer as text (the same text every time for the same inputs)."""
@@ -195,7 +236,8 @@ class ExtractiveGenerator:
             raise ValueError("the extractive generator needs params.domain")
         if not params.passages:
             raise ValueError("the extractive generator needs retrieved passages")
-        return render(self.answer(params.question, params.passages, params.domain), with_text=False)
+        answer = self.answer(params.question, params.passages, params.domain, params.term_weights)
+        return render(answer, with_text=False)
 
     def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
         """Yield the answer line by line."""
@@ -203,3 +245,25 @@ class ExtractiveGenerator:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _point_text(group: list[_Scored]) -> tuple[str, str]:
+    """(point text, clause) for one statement, or for items of one list quoted together."""
+    if len(group) == 1:
+        return group[0].st.text, group[0].st.clause
+    lead = group[0].st.lead
+    items = "；".join(f"（{_item_no(t.st.clause)}）{t.st.item}" for t in group)
+    return f"{lead}：{items}", ""
+
+
+def _item_no(clause: str) -> str:
+    m = re.search(r"第（([一二三四五六七八九十]+)）项", clause)
+    return m.group(1) if m else ""
+
+
+def _asks_this_section(question: str, section: str) -> bool:
+    """True when the guideline section is the kind the question asks for (症状 → 临床表现, 怎么治 → 治疗)."""
+    if not section:
+        return False
+    last = section.split(">")[-1]
+    return any(ask.search(question) and any(h in last for h in heads) for ask, heads in _SECTION_INTENTS)

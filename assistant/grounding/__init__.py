@@ -5,6 +5,7 @@
 | `format` | the 【分类】/【要点】/【依据】 format: `parse` generator text into an `Answer`, `render` it for users |
 | `refs` | what text cites: `find_refs` (《法》第X条之一, nested 《〈〉》 titles, bare names, guideline sections), `normalize_law` |
 | `citations` | `verify_citations` (【依据】 against retrieved passages), `scrub_point` (citations inside key points), `ground` (both) |
+| `category` | 【分类】: `classify` (question words, then cited documents), `normalise_category` |
 | `basis` | `select_basis`: which retrieved passages an answer may rest on |
 | `release` | `ground_text`: an answer a reviewer releases, parsed, verified and given the domain disclaimer |
 | `overlap` | question ↔ passage text overlap (`content_grams`, `coverage`, `names_article`) shared by basis and composer |
@@ -17,6 +18,7 @@ the one 第X条 pattern live in `knowledge.numerals`.
 from __future__ import annotations
 
 from assistant.grounding.basis import select_basis
+from assistant.grounding.category import classify, normalise_category
 from assistant.grounding.citations import (
     REMOVED_CITATION,
     CitationCheck,
@@ -47,6 +49,8 @@ __all__ = [
     "Grounding",
     "Ref",
     "citation_of",
+    "classify",
+    "normalise_category",
     "find_refs",
     "content_grams",
     "coverage",

@@ -1,28 +1,69 @@
-"""Basis selection: which retrieved passages are good enough for an answer to rest on."""
+"""Basis selection — the relevance gate: which retrieved passages an answer may rest on.
+
+A passage qualifies when it really addresses the question: it covers enough of the question's
+distinctive words (`relevance`, weighted by corpus IDF) and is not far weaker than the best one. When
+none qualifies the honest answer is 〔无依据〕, naming the words nothing in the knowledge base covers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.domains import DomainSpec
-from assistant.grounding.overlap import content_grams, coverage, names_article, passage_grams
+from assistant.grounding.overlap import names_article
+from assistant.grounding.relevance import relevance, topic_words, uniform_weights
+from assistant.grounding.statements import statements
 from knowledge.types import Passage
 
 
-def select_basis(question: str, passages: Sequence[Passage], spec: DomainSpec) -> list[Passage]:
-    """Retrieved passages good enough to answer from: score ≥ min_score and enough topical overlap.
+class BasisDecision(BaseModel):
+    """What the gate kept, and why nothing was kept when that happens."""
 
-    An article the question names exactly (《劳动合同法》第四十七条) always qualifies, and comes first.
-    """
-    q = content_grams(spec.expand(question))
-    exact: list[Passage] = []
-    topical: list[Passage] = []
-    for p in passages:
-        if names_article(question, p):
-            exact.append(p)
-        elif (
-            p.score >= spec.retrieval.min_score
-            and coverage(q, passage_grams(p)) >= spec.retrieval.min_overlap
-        ):
-            topical.append(p)
-    return [*exact, *topical][: spec.retrieval.max_passages]
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    passages: list[Passage] = Field(default_factory=list, description="The basis, best first")
+    scores: dict[str, float] = Field(default_factory=dict, description="passage id -> relevance")
+    best: float = Field(default=0.0, description="Relevance of the best retrieved passage")
+    missing: list[str] = Field(default_factory=list, description="Question words the best passage lacks")
+
+
+def judge_basis(
+    question: str, passages: Sequence[Passage], spec: DomainSpec, weights: Mapping[str, float] | None = None
+) -> BasisDecision:
+    """The relevance gate. An article the question names exactly (《劳动合同法》第四十七条) always qualifies
+    and comes first; others need relevance ≥ `retrieval.min_overlap` and ≥ `retrieval.relative_overlap`
+    × the best passage's, and a retrieval score ≥ `retrieval.min_score`; at most `max_passages`, in
+    retrieval order. `weights`: the question words' corpus weights (`question_weights`); uniform when absent."""
+    r = spec.retrieval
+    words = topic_words(question)
+    w = dict(weights) if weights else uniform_weights(words)
+    exact = [p for p in passages if names_article(question, p)]
+    # A passage with nothing quotable (only headings or table debris) cannot be a basis.
+    quotable = [p for p in passages if p not in exact and statements(p)]
+    scored = [(relevance(question, p, w, spec.synonyms, words), p) for p in quotable]
+    best_rel = max((rel.score for rel, _ in scored), default=0.0)
+    floor = max(r.min_overlap, r.relative_overlap * best_rel)
+    topical = [p for rel, p in scored if p.score >= r.min_score and rel.score >= floor]
+    missing = next((rel.missing for rel, _ in sorted(scored, key=lambda t: -t[0].score)), words)
+    return BasisDecision(
+        passages=[*exact, *topical][: r.max_passages],
+        scores={p.id: rel.score for rel, p in scored},
+        best=best_rel,
+        missing=missing[:3],
+    )
+
+
+def select_basis(
+    question: str, passages: Sequence[Passage], spec: DomainSpec, weights: Mapping[str, float] | None = None
+) -> list[Passage]:
+    """The passages `judge_basis` keeps."""
+    return judge_basis(question, passages, spec, weights).passages
+
+
+def no_basis_hint(missing: Sequence[str]) -> str:
+    """What to add, for a 〔无依据〕 answer: the question's words that nothing retrieved covers."""
+    if not missing:
+        return ""
+    words = "、".join(f"「{m}」" for m in missing)
+    return f"知识库中没有涉及{words}的条文或指南；可请管理员补充相关法规、指南后再问，或换个说法提问。"

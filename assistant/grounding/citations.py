@@ -13,6 +13,7 @@ the law's own and stay as they are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -92,6 +93,34 @@ def citation_of(p: Passage, section: str = "", clause: str = "") -> Citation:
     )
 
 
+_CLAUSE_PARTS = re.compile(
+    r"(?:第([零一二三四五六七八九十\d]+)款)?(?:第?[（(]?([零一二三四五六七八九十\d]+)[)）]?项)?"
+)
+
+
+def clause_holds(clause: str, p: Passage) -> bool:
+    """True when the article has the 款/项 named (第二款 needs two paragraphs, 第（五）项 an item （五）)."""
+    if not clause:
+        return True
+    m = _CLAUSE_PARTS.fullmatch(clause)
+    if not m or p.article_no is None:
+        return False
+    lines = [ln.strip() for ln in p.text.splitlines() if ln.strip()]
+    items = [ln for ln in lines if re.match(r"^[（(][一二三四五六七八九十]+[)）]", ln)]
+    if m.group(1):
+        paragraphs = len(lines) - len(items)
+        no = parse_article_no(m.group(1))
+        if no is None or not 1 <= no <= paragraphs:
+            return False
+    if m.group(2):
+        no = parse_article_no(m.group(2))
+        if no is None or not any(
+            ln.startswith((f"（{int_to_cn(no)}）", f"({int_to_cn(no)})")) for ln in items
+        ):
+            return False
+    return True
+
+
 def _display_section(cited: str, p: Passage) -> str:
     """The heading path to show for a cited section: the passage's own path, or the cited subsection's."""
     own = passage_section(p)
@@ -158,17 +187,18 @@ def verify_citations(answer: Answer, passages: Sequence[Passage]) -> CitationChe
     """
     kept: list[Citation] = []
     removed: list[Citation] = []
-    used: set[str] = set()
+    used: set[tuple[str, str]] = set()  # (passage, section): one guideline passage may span two sections
     for c in answer.citations:
         p = _match(c, passages)
         if p is None:
             removed.append(c)
             continue
-        if p.id in used:
-            continue
-        used.add(p.id)
         section = _display_section(c.section, p) if c.section else ""
-        kept.append(citation_of(p, section=section, clause=c.clause))
+        if (p.id, section) in used:
+            continue
+        used.add((p.id, section))
+        # An article that exists with a 款/项 that does not: the article stays, the clause goes.
+        kept.append(citation_of(p, section=section, clause=c.clause if clause_holds(c.clause, p) else ""))
     return CitationCheck(answer=answer.model_copy(update={"citations": kept}), removed=removed)
 
 
@@ -256,9 +286,11 @@ def scrub_point(
     for i, ref in enumerate(refs):
         if ref.self_reference or _quoted(point, ref, basis):
             continue
+        p = _passage_for(ref, basis)
+        if ref.clause and p is not None and not clause_holds(ref.clause, p):
+            cuts.append((ref.clause_start, ref.end, ""))  # the article is real, the 款/项 is not
         if _in_basis(ref, citations + added):
             continue
-        p = _passage_for(ref, basis)
         if p is not None:
             section = _display_section(ref.section, p) if ref.section else ""
             added.append(citation_of(p, section=section, clause=ref.clause))

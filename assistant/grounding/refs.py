@@ -106,6 +106,7 @@ class Ref:
     self_reference: bool = False  # 本法第X条: the law's own words
     title_end: int = -1  # for a 《title》 reference: where its title ends; -1 for bare names and followers
     follower: bool = False  # 第四十七条 in 《法》第四十六条、第四十七条 (its span starts at the 、)
+    clause_start: int = -1  # where the 款/项 part starts in the text (-1: none)
 
     def names(self) -> list[str]:
         """The law names this reference may mean: a bare run of prose may carry words before the name
@@ -177,6 +178,8 @@ def clean_title(bracketed: str) -> str:
 def _article_ref(law: str, title: str, m: re.Match[str], start: int, **extra: object) -> Ref:
     label = re.sub(r"\s+", "", m.group("label"))
     clause = re.sub(r"\s+", "", m.group("clause") or "")
+    if clause:
+        extra["clause_start"] = m.start("clause") + len(m.group("clause")) - len(m.group("clause").lstrip())
     return Ref(law, title, start, m.end(), _int(m.group("no")), label, _sub(m.group("sub")), clause, **extra)  # type: ignore[arg-type]
 
 
@@ -186,17 +189,38 @@ def _section_pattern(section: str) -> re.Pattern[str]:
     return re.compile(r"\s*" + r"\s*>?\s*".join(flexible))
 
 
+_PIECE_LABEL = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[.．、](?!\d)|第[一二三四五六七八九十\d]+[章节篇条])"
+)
+_LONG_PIECE = 16
+
+
+def short_section(section: str) -> str:
+    """A heading path readable inside a key point: a long numbered heading shrinks to its number
+    (一、基本知识和理念 > 12. 出现咳嗽、咳痰 2 周以上… → 一、基本知识和理念 > 12.); `find_refs` reads it back."""
+    pieces = [x.strip() for x in section.split(">") if x.strip()]
+    out = []
+    for piece in pieces:
+        m = _PIECE_LABEL.match(piece)
+        out.append(m.group(0).strip() if m and len(piece) > _LONG_PIECE else piece)
+    return " > ".join(out)
+
+
 def _known_section_at(text: str, pos: int, sections: Iterable[str]) -> tuple[str, int] | None:
-    """The longest known section (or ancestor path of one) written at text[pos:], with its end."""
-    candidates: set[str] = set()
+    """The longest known section (or ancestor path of one, or its `short_section`) written at text[pos:],
+    as (the full heading path, where it ends)."""
+    candidates: dict[str, str] = {}
     for s in sections:
         pieces = [x.strip() for x in s.split(">") if x.strip()]
-        candidates.update(" > ".join(pieces[: i + 1]) for i in range(len(pieces)))
+        for i in range(len(pieces)):
+            full = " > ".join(pieces[: i + 1])
+            candidates.setdefault(full, full)
+            candidates.setdefault(short_section(full), full)
     best: tuple[str, int] | None = None
-    for cand in candidates:
-        m = _section_pattern(cand).match(text, pos)
+    for written, full in candidates.items():
+        m = _section_pattern(written).match(text, pos)
         if m and (best is None or m.end() > best[1]):
-            best = (cand, m.end())
+            best = (full, m.end())
     return best
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from assistant.domains import load_domains
 from assistant.generators.base import GenParams
-from assistant.generators.extractive import ExtractiveGenerator, answer_units, classify
-from assistant.grounding import content_grams, coverage, names_article, parse, select_basis
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.grounding import classify, content_grams, coverage, names_article, parse, select_basis
+from assistant.grounding.statements import statements
 from knowledge.types import Passage
 
 A38 = Passage(
@@ -37,9 +38,9 @@ LEGAL = load_domains()["legal"]
 
 
 def test_list_items_join_their_lead_in() -> None:
-    units = answer_units(A38.text)
-    assert units[1] == "用人单位有下列情形之一的，劳动者可以解除劳动合同：未及时足额支付劳动报酬的"
-    assert len(units) == 3
+    units = statements(A38)
+    assert units[1].text == "用人单位有下列情形之一的，劳动者可以解除劳动合同：未及时足额支付劳动报酬的"
+    assert units[1].clause == "第（二）项" and len(units) == 3
 
 
 def test_grams_and_coverage() -> None:
@@ -58,7 +59,7 @@ def test_answer_picks_relevant_statements_and_cites_them() -> None:
     assert ("劳动合同法", 38) in cited
     # Every point names the article it came from, and every such article is cited.
     for point in answer.points:
-        assert any(f"（《{c.law}》{c.article_label}）" in point for c in answer.citations)
+        assert any(f"（{c.ref}）" in point for c in answer.citations)
     assert answer.category == "劳动合同"
 
 

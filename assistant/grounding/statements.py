@@ -1,0 +1,160 @@
+"""Passages cut into statements a key point can quote: whole sentences, list items joined to their lead-in,
+each with the 款/项 it is (第（五）项, 第二款) so a point can cite exactly the clause that answers.
+
+Guideline text comes from PDF extraction: stray spaces inside Chinese text are joined, heading lines and
+table debris (rows of numbers, print footers) never become statements.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.numerals import ARTICLE_PREFIX_RE, int_to_cn
+from knowledge.types import Passage
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+_CLAUSE_END = re.compile(r"(?<=[；;])")
+_LIST_ITEM = re.compile(r"^\s*[（(]([一二三四五六七八九十]+)[)）]\s*")
+_LEAD_IN = re.compile(r"[：:]\s*$")
+# A guideline heading on its own line: 四、临床表现 / （一）临床诊断病例 / 1.抗病毒治疗原则 / 诊断 (short, no sentence).
+_HEADING_LINE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d{1,2}\s*[.．、](?!\d)|第[一二三四五六七八九十\d]+[章节篇])?"
+    r"[^。；;，,：:]{1,24}$"
+)
+_CJK = r"\u4e00-\u9fff"
+_PUNCT = "，。；：、！？（）《》“”％%～~"
+# Spaces a PDF left between Chinese characters, digits and full-width punctuation (5 米 → 5米).
+_STRAY_SPACE = re.compile(rf"(?<=[{_CJK}\d{_PUNCT}])[ \t\u3000]+(?=[{_CJK}\d{_PUNCT}])")
+_SPACE_IN_PARENS = re.compile(r"(?<=[（(])\s+|\s+(?=[）),，。；])")
+# "（六）法律、行政法规规定劳动者可以解除劳动合同的其他情形" / "…的其他行为的": a catch-all list item.
+_CATCH_ALL = re.compile(r"其他[^，,。；;：:]{0,30}(?:情形|的)$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One quotable statement of a passage."""
+
+    text: str
+    pos: int  # order within the passage
+    clause: str = (
+        ""  # 第（五）项 / 第二款 / 第一款第（五）项; '' when it is the whole of a one-paragraph article
+    )
+    lead: str = ""  # for a list item: its lead-in (有下列情形之一的，用人单位应当向劳动者支付经济补偿)
+    item: str = ""  # for a list item: the item alone
+    section: str = ""  # guidelines: the heading path the statement sits under (a passage can span several)
+
+    @property
+    def catch_all(self) -> bool:
+        """True for a list's "other cases" item (其他情形)."""
+        return bool(_CATCH_ALL.search((self.item or self.text).rstrip("；;。，, ")))
+
+
+def clean_text(text: str) -> str:
+    """Join stray PDF spaces inside Chinese text; keep spaces between Latin words."""
+    text = _STRAY_SPACE.sub("", text)
+    return _SPACE_IN_PARENS.sub("", text)
+
+
+def is_debris(sentence: str) -> bool:
+    """True for flattened tables and print residue: mostly numbers, table captions, 印发/校对 footers."""
+    s = sentence.strip()
+    if re.search(r"表\s*\d+-\d+|校对[:：]|印发\s*$", s):
+        return True
+    numbers = re.findall(r"\d+(?:\.\d+)?", s)
+    digits = sum(len(n) for n in numbers)
+    return len(numbers) >= 6 and digits / max(len(s), 1) > 0.2
+
+
+# A sentence opening with a connective continues the one before (…。但是，…的效力不受影响。).
+_CONTINUATION = re.compile(r"^(?:但是|但|并且|并|且|同时|其中|此外|否则|不过|对于前款|前款)")
+
+
+def _sentences(line: str, max_chars: int) -> list[str]:
+    out: list[str] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(line) if s.strip()):
+        if out and _CONTINUATION.match(sentence):
+            out[-1] += sentence
+            continue
+        out.append(sentence)
+    cut: list[str] = []
+    for sentence in out:
+        if len(sentence) <= max_chars:
+            cut.append(sentence)
+        else:  # too long to read as one point: cut at ；, never inside a clause
+            cut.extend(c.strip() for c in _CLAUSE_END.split(sentence) if c.strip())
+    return cut
+
+
+_NUMBERING = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[.．、](?!\d)|第[一二三四五六七八九十\d]+[章节篇])\s*"
+)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _heading_path(line: str, paths: list[str], current: str) -> str:
+    """The heading path (of the passage's `sections`) a heading line opens; `current` when none matches."""
+    key = _norm(line)
+    for path in paths:
+        last = _norm(path.split(">")[-1])
+        if last == key or last.startswith(key) or key.startswith(last):
+            return path
+    return current
+
+
+def _clause(paragraph: int, paragraphs: int, item: str = "") -> str:
+    para = f"第{int_to_cn(paragraph)}款" if paragraphs > 1 else ""
+    return para + (f"第（{item}）项" if item else "")
+
+
+def statements(p: Passage, max_chars: int = 160) -> list[Statement]:
+    """The statements of a passage, in order (heading lines and table debris of guidelines left out).
+
+    A guideline statement knows the heading path it sits under; a short fragment right after a short
+    heading is read with it (（一）潜伏期 / 多为2～10天 → 潜伏期：多为2～10天)."""
+    guideline = p.article_no is None
+    text = ARTICLE_PREFIX_RE.sub("", p.text.strip())
+    if guideline:
+        text = clean_text(text)
+    own = str(getattr(p, "section", "") or "")
+    paths = [x for x in (getattr(p, "sections", None) or []) if x] if guideline else []
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    paragraphs = sum(1 for ln in lines if not _LIST_ITEM.match(ln)) if not guideline else 1
+    out: list[Statement] = []
+    lead = ""
+    paragraph = 0
+    section = own
+    heading = ""  # the short heading just read, for the fragment that follows it
+    for line in lines:
+        m = _LIST_ITEM.match(line)
+        if m and lead:
+            item = _LIST_ITEM.sub("", line).rstrip("；;。，,")
+            clause = "" if guideline else _clause(paragraph, paragraphs, m.group(1))
+            out.append(
+                Statement(f"{lead}：{item}", len(out), clause, lead, item, section if guideline else "")
+            )
+            continue
+        if guideline and _HEADING_LINE.match(line):
+            lead = ""
+            section = _heading_path(line, paths, section)
+            bare = _NUMBERING.sub("", line).strip()
+            heading = bare if len(bare) <= 10 else ""
+            continue  # a heading is not a statement (the citation names the section)
+        paragraph += 0 if m else 1
+        lead = ""
+        sentences = _sentences(line, max_chars)
+        if sentences and _LEAD_IN.search(sentences[-1]):
+            lead = _LEAD_IN.sub("", sentences[-1]).strip()
+            sentences = sentences[:-1]
+        clause = "" if guideline else _clause(paragraph, paragraphs)
+        for i, sentence in enumerate(sentences):
+            if guideline and is_debris(sentence):
+                continue
+            if i == 0 and heading and len(sentence) < 40 and heading not in sentence:
+                sentence = f"{heading}：{sentence}"
+            out.append(Statement(sentence, len(out), clause, section=section if guideline else ""))
+        heading = ""
+    return out

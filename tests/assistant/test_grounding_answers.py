@@ -1,0 +1,174 @@
+"""Answer selection and the relevance gate on hand-made statute and guideline passages (issues 9, 10, 12)."""
+
+from __future__ import annotations
+
+from assistant.domains import load_domains
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.grounding import REMOVED_CITATION, classify, ground, verify_citations
+from assistant.grounding.basis import judge_basis, no_basis_hint
+from assistant.grounding.statements import clean_text, is_debris, statements
+from knowledge.types import Passage
+from safety.types import Answer, Citation
+
+DOMAINS = load_domains()
+LEGAL = DOMAINS["legal"]
+# How patients ask vs guideline headings (the shipped medical domain.yaml carries such synonyms too).
+MEDICAL = DOMAINS["medical"].model_copy(
+    update={"synonyms": {**DOMAINS["medical"].synonyms, "症状": ["临床表现"]}}
+)
+
+
+def _law(law: str, no: int, label: str, text: str, kind: str = "法律") -> Passage:
+    return Passage(
+        id=f"{law}@2012-12-28#{no}", domain="legal", law=law, law_full=law, article_no=no,
+        article_label=label, text=text, version="2012-12-28", kind=kind,
+    )  # fmt: skip
+
+
+def _guide(title: str, section: str, sections: list[str], text: str, key: str = "p1") -> Passage:
+    return Passage(
+        id=f"{title}@#{key}", domain="medical", law=title, law_full=title, text=text, section=section,
+        sections=sections, kind="指南",
+    )  # fmt: skip
+
+
+A44 = _law(
+    "劳动合同法", 44, "第四十四条",
+    "有下列情形之一的，劳动合同终止：\n（一）劳动合同期满的；\n（二）劳动者开始依法享受基本养老保险待遇的；\n"
+    "（六）法律、行政法规规定的其他情形。",
+)  # fmt: skip
+A46 = _law(
+    "劳动合同法", 46, "第四十六条",
+    "有下列情形之一的，用人单位应当向劳动者支付经济补偿：\n（一）劳动者依照本法第三十八条规定解除劳动合同的；\n"
+    "（五）除用人单位维持或者提高劳动合同约定条件续订劳动合同，劳动者不同意续订的情形外，依照本法第四十四条第一项"
+    "规定终止固定期限劳动合同的；\n（七）法律、行政法规规定的其他情形。",
+)  # fmt: skip
+A47 = _law(
+    "劳动合同法", 47, "第四十七条",
+    "经济补偿按劳动者在本单位工作的年限，每满一年支付一个月工资的标准向劳动者支付。六个月以上不满一年的，按一年计算；"
+    "不满六个月的，向劳动者支付半个月工资的经济补偿。\n劳动者月工资高于用人单位所在直辖市、设区的市级人民政府公布的"
+    "本地区上年度职工月平均工资三倍的，向其支付经济补偿的标准按职工月平均工资三倍的数额支付，向其支付经济补偿的年限"
+    "最高不超过十二年。",
+)  # fmt: skip
+A87 = _law(
+    "劳动合同法", 87, "第八十七条",
+    "用人单位违反本法规定解除或者终止劳动合同的，应当依照本法第四十七条规定的经济补偿标准的二倍向劳动者支付赔偿金。",
+)  # fmt: skip
+L44 = _law(
+    "劳动法", 44, "第四十四条",
+    "有下列情形之一的，用人单位应当按照下列标准支付高于劳动者正常工作时间工资的工资报酬：\n"
+    "（一）安排劳动者延长工作时间的，支付不低于工资的百分之一百五十的工资报酬；\n"
+    "（二）休息日安排劳动者工作又不能安排补休的，支付不低于工资的百分之二百的工资报酬；\n"
+    "（三）法定休假日安排劳动者工作的，支付不低于工资的百分之三百的工资报酬。",
+)  # fmt: skip
+LEAVE3 = _law(
+    "职工带薪年休假条例", 3, "第三条",
+    "职工累计工作已满1年不满10年的，年休假5天；已满10年不满20年的，年休假10天；已满20年的，年休假15天。",
+    kind="行政法规",
+)  # fmt: skip
+LEAVE_RULE3 = _law(
+    "企业职工带薪年休假实施办法", 3, "第三条", "职工连续工作满12个月以上的，享受带薪年休假。", kind="部门规章"
+)
+FLU = "流行性感冒诊疗方案（2025年版）"
+FLU_SYMPTOMS = _guide(
+    FLU, "四、临床表现", ["四、临床表现", "四、临床表现 > （一）临床表现"],
+    "四、临床表现\n潜伏期一般为 1～7 天，多为 2～4 天。\n（一）临床表现\n主要以发热、头痛、肌肉关节酸痛起病，体温可达 39～40℃，"
+    "常有咽喉痛、干咳、鼻塞、流涕等。",
+)  # fmt: skip
+FLU_PREVENTION = _guide(
+    FLU, "十二、预防 > （三）一般预防措施", ["十二、预防 > （三）一般预防措施"],
+    "（三）一般预防措施\n保持良好的个人卫生习惯是预防流感等呼吸道传染病的重要手段，主要措施包括：勤洗手、保持环境清洁和通风。",
+    key="p2",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------- statements
+def test_statements_know_their_clause_and_join_list_items() -> None:
+    st = statements(A46)
+    assert st[1].clause == "第（五）项" and st[1].text.startswith(
+        "有下列情形之一的，用人单位应当向劳动者支付经济补偿：除"
+    )
+    assert [s.clause for s in statements(A47)] == ["第一款", "第一款", "第二款"]
+    assert statements(A46)[-1].catch_all
+
+
+def test_guideline_statements_track_sections_and_read_cleanly() -> None:
+    st = statements(FLU_SYMPTOMS)
+    # PDF spaces joined; heading lines are no statements, a short fragment is read with its heading.
+    assert st[0].text == "临床表现：潜伏期一般为1～7天，多为2～4天。"
+    assert st[0].section == "四、临床表现" and st[1].section == "四、临床表现 > （一）临床表现"
+    assert clean_text("检查距离为5 米（ Cerebral Venous ）") == "检查距离为5米（Cerebral Venous）"
+    assert is_debris("猪皮 100g 85 61.4 1.4海参 100g 28 16.5 1.7罗非鱼 100g 102 22.9")
+    assert not is_debris("发病48小时内进行抗病毒治疗获益最大。")
+
+
+# ---------------------------------------------------------------------- answer selection (issue 10)
+def test_first_point_is_the_clause_with_the_consequence_and_cites_its_item() -> None:
+    answer = ExtractiveGenerator().answer(
+        "劳动合同到期后公司不续签，员工能拿到经济补偿吗？", [A44, A46, A47], LEGAL
+    )
+    first = answer.points[0]
+    assert "应当向劳动者支付经济补偿" in first and "终止固定期限劳动合同" in first
+    assert first.endswith("（《劳动合同法》第四十六条第（五）项）")
+    assert answer.citations[0].ref == "《劳动合同法》第四十六条第（五）项"
+    # The verified 【依据】 keeps the clause because the article has an item （五）.
+    assert verify_citations(answer, [A44, A46, A47]).answer.citations[0].clause == "第（五）项"
+
+
+def test_two_rules_together_for_2n() -> None:
+    answer = ExtractiveGenerator().answer("公司违法辞退员工要赔多少钱？", [A87, A47, A46], LEGAL)
+    assert "二倍向劳动者支付赔偿金" in answer.points[0] and "第八十七条" in answer.points[0]
+    assert "每满一年支付一个月工资" in answer.points[1] and "第四十七条" in answer.points[1]
+    assert [c.article_no for c in answer.citations][:2] == [87, 47]
+
+
+def test_whole_list_when_the_question_asks_about_all_of_it() -> None:
+    point = ExtractiveGenerator().answer("加班费怎么算？", [L44], LEGAL).points[0]
+    assert all(rate in point for rate in ("百分之一百五十", "百分之二百", "百分之三百"))
+
+
+def test_asked_unit_and_the_law_over_its_implementing_rule() -> None:
+    answer = ExtractiveGenerator().answer("工作满五年，每年能休几天年假？", [LEAVE_RULE3, LEAVE3], LEGAL)
+    assert "年休假5天" in answer.points[0] and answer.citations[0].law == "职工带薪年休假条例"
+
+
+def test_medical_question_answered_from_the_section_it_asks_for() -> None:
+    answer = ExtractiveGenerator().answer("流感一般有哪些症状？", [FLU_PREVENTION, FLU_SYMPTOMS], MEDICAL)
+    assert answer.citations[0].section.startswith("四、临床表现") and "发热" in " ".join(answer.points)
+    assert answer.category == "传染病"
+
+
+def test_bad_clause_is_dropped_from_basis_and_points() -> None:
+    answer = Answer(
+        category="劳动合同",
+        points=["见《劳动合同法》第四十六条第（九）项"],
+        citations=[Citation(law="劳动合同法", article_no=46, clause="第（九）项")],
+    )
+    result = ground(answer, [A46])
+    assert result.answer.citations[0].clause == "" and result.answer.points == ["见《劳动合同法》第四十六条"]
+    assert REMOVED_CITATION not in result.answer.points[0]
+
+
+# ---------------------------------------------------------------------- 【分类】
+def test_categories_are_not_sent_by_generic_words() -> None:
+    assert classify("公司不安排休年假，要补工资吗？", [], LEGAL) == "工资与休假"
+    assert classify("怀孕了公司要辞退我", [], LEGAL) == "劳动合同"
+    assert classify("被狗咬伤了要打狂犬疫苗吗", [], MEDICAL) == "急救与伤害"
+    assert classify("孩子发烧咳嗽", [FLU_SYMPTOMS], MEDICAL) in ("儿科", "传染病")
+
+
+# ---------------------------------------------------------------------- relevance gate (issue 12)
+def test_gate_keeps_passages_that_address_the_question() -> None:
+    decision = judge_basis("流感一般有哪些症状？", [FLU_SYMPTOMS, A47], MEDICAL)
+    assert decision.passages == [FLU_SYMPTOMS]
+
+
+def test_gate_refuses_passages_that_only_share_generic_words() -> None:
+    weights = {"德国": 9.0, "劳动合同": 3.0, "解除": 2.0, "随时": 4.0}
+    decision = judge_basis("德国的劳动合同可以随时解除吗？", [A44, A46], LEGAL, weights)
+    assert decision.passages == [] and "德国" in decision.missing
+    assert "「德国」" in no_basis_hint(decision.missing)
+
+
+def test_gate_always_keeps_an_article_the_question_names() -> None:
+    assert judge_basis("劳动合同法第四十七条", [A44, A47], LEGAL).passages[0] == A47
