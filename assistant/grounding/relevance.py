@@ -32,6 +32,13 @@ QUESTION_WORDS = frozenset(
     "某些 这种 那种 这个 那个 什么样 哪里 哪儿 谁 呀 啥 咋 可 能否 是否 或者 还有 以及 然后 如果 的话 "
     "应当 有没有 行不行 对不对 好不好 合不合法 怎么样 如何".split()
 )
+# English function words (and the vocabulary of instructions) name no topic either.
+_ENGLISH_STOPWORDS = frozenset(
+    "a an the and or of to in on at for with without from by as is are was be been do does did can could should "
+    "would will shall may might must i me my you your we our it its this that these those what which who how why "
+    "when where please now just all any some no not only also then than so if but about into over under again "
+    "answer ignore previous instructions instruction disclaimer system prompt rules rule reply respond".split()
+)
 _MAX_WEIGHT = 9.0
 # Coverage is measured against the heaviest few words: a long story need not be echoed in full by the
 # article that governs it (tuned on the dev sets' questions: ../shared/eval, tests/quality/gate_tuning.jsonl).
@@ -81,7 +88,9 @@ def topic_words(question: str) -> list[str]:
 
     out: list[str] = []
     for w in tokenize_query(question, fallback=False):
-        if w in QUESTION_WORDS or w in out or not re.search(r"[\u4e00-\u9fffA-Za-z]", w):
+        if w in QUESTION_WORDS or w.lower() in _ENGLISH_STOPWORDS or w in out:
+            continue
+        if not re.search(r"[\u4e00-\u9fffA-Za-z]", w):
             continue
         out.append(w)
     return out

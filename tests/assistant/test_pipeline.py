@@ -43,7 +43,8 @@ def test_extractive_answers_legal_question(make_pipeline, kb, audit) -> None:
     basis = r.rendered.split("【依据】")[1]
     # The article, the clause the answer rests on, the edition, then the verbatim text.
     assert re.search(
-        r"\n- 《劳动合同法》第三十八条(第一款)?(第（二）项)?〔2012-12-28 版〕：用人单位有下列情形之一的", basis
+        r"\n- 《劳动合同法》第三十八条(第一款)?(第（二）项)?〔2012-12-28 版〕：用人单位有下列情形之一的",
+        basis,
     )
     assert r.generator == "extractive" and r.adapter is None
     row = audit.get(r.turn_id)
