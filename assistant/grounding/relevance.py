@@ -30,7 +30,7 @@ QUESTION_WORDS = frozenset(
     "我 我们 你 他 她 孩子们 自己 别人 一个 一些 现在 已经 真的 到底 是 有 没 不 被 让 给 把 和 跟 与 对 在 上 下 里 "
     "一直 总是 经常 突然 还是 马上 随便 平常 这样 那样 其实 特别 非常 比较 很 太 最 更 全 刚 刚刚 正在 曾经 有些 "
     "某些 这种 那种 这个 那个 什么样 哪里 哪儿 谁 呀 啥 咋 可 能否 是否 或者 还有 以及 然后 如果 的话 "
-    "应当 有没有 行不行 对不对 好不好 合不合法 怎么样 如何".split()
+    "应当 有没有 行不行 对不对 好不好 合不合法 怎么样 如何 打 做 去 来 拿 看 找 带 用 吃 想 说 问".split()
 )
 # English function words (and the vocabulary of instructions) name no topic either.
 _ENGLISH_STOPWORDS = frozenset(
