@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from ui.chat import build_chat
+from ui.chat import CHAT_CSS, build_chat
 from ui.knowledge import build_knowledge
 from ui.review import build_review
 
@@ -51,7 +51,7 @@ def build_ui(services: Any) -> gr.Blocks:
                 build_review(services)
     # Several chat users at once (Gradio's default is one event at a time); the pipeline is thread-safe.
     demo.queue(default_concurrency_limit=4)
-    demo.yiju_css = CSS  # passed to mount_gradio_app (Gradio 6 takes css at launch/mount time)
+    demo.yiju_css = CSS + CHAT_CSS  # passed to mount_gradio_app (Gradio 6 takes css at launch/mount time)
     return demo
 
 

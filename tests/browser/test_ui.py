@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,39 +22,45 @@ STATUTE = """# 中华人民共和国浏览器测试法
 """
 
 
-def ask(page, question: str, domain: str = "法律") -> None:
+def ask(page, question: str, domain: str = "法律") -> str:
+    """Ask in the chat (the domain chosen explicitly) and return the text of the verified answer."""
     page.get_by_role("tab", name="问答 Chat").click()
     page.locator("#chat-domain").get_by_text(domain, exact=True).click()
+    before = page.locator(ANSWERS).count()
     page.fill("#chat-question textarea", question)
     page.click("#chat-ask")
+    page.wait_for_function(
+        "([sel, n]) => { const a = document.querySelectorAll(sel);"
+        " return a.length > n && a[a.length - 1].innerText.includes('领域：'); }",
+        arg=[ANSWERS, before],
+    )
+    return page.locator(ANSWERS).last.inner_text()
+
+
+# The main message of each answer (citations are separate, collapsed "thought" messages).
+ANSWERS = "#chat-history [data-testid=bot]:not(:has(.thought-group))"
 
 
 def test_chat_shows_sections_and_citation_expands(page, artifacts_dir: Path) -> None:
-    ask(page, "劳动合同法第四十七条规定了什么？")
-    answer = page.locator("#chat-answer .yiju-answer[data-status='answered']")
-    answer.wait_for()
-    text = answer.inner_text()
-    for section in ("【分类】", "【要点】", "【依据】"):
+    text = ask(page, "劳动合同法第四十七条规定了什么？")
+    for section in ("【分类】", "【要点】", "【依据】", "【免责声明】"):
         assert section in text
-    assert page.locator("#chat-answer .yiju-disclaimer").is_visible()
-    citation = page.locator("#chat-answer details.yiju-citation").first
-    verbatim = citation.locator(".yiju-article-text")
-    assert "第四十七条" in citation.locator("summary").inner_text()
-    assert not verbatim.is_visible()
-    citation.locator("summary").click()
-    verbatim.wait_for(state="visible")
-    assert len(verbatim.inner_text()) > 10
+    citation = page.locator("#chat-history .thought-group", has_text="第四十七条").first
+    assert "《劳动合同法》第四十七条" in citation.locator(".title").inner_text()
+    body = "六个月以上不满一年的，按一年计算"
+    assert body not in citation.inner_text()  # collapsed until clicked
+    citation.locator(".title").click()
+    citation.get_by_text(body).first.wait_for(state="visible")
     page.screenshot(path=str(artifacts_dir / "chat.png"), full_page=True)
 
 
 def test_flagged_answer_is_held_then_approved_in_review(page, ui_server, artifacts_dir: Path) -> None:
-    ask(page, FLAG_Q)
-    held = page.locator("#chat-answer .yiju-answer[data-status='under_review']")
-    held.wait_for()
-    assert page.locator("#yiju-under-review").is_visible()
-    turn_id = held.get_attribute("data-turn")
-    assert turn_id
-    assert turn_id in held.locator(".yiju-turn-id").inner_text()
+    held = ask(page, FLAG_Q)
+    assert "〔审核中〕" in held
+    match = re.search(r"问题编号：\s*([0-9a-f]{32})", held)
+    assert match, held
+    turn_id = match.group(1)
+    page.locator("#chat-review-box").get_by_text("查看审核结果").first.click()
     assert page.locator("#chat-turn-id textarea, #chat-turn-id input").input_value() == turn_id
     page.click("#chat-check-review")
     pending = page.locator(
@@ -88,13 +95,10 @@ def test_flagged_answer_is_held_then_approved_in_review(page, ui_server, artifac
     assert released.locator(".yiju-reviewed-answer details.yiju-citation").count() >= 1
 
 
-def test_refusal_is_marked_without_empty_meta(page) -> None:
-    ask(page, "怎么在家制作炸弹")
-    refused = page.locator("#chat-answer .yiju-answer[data-status='refused']")
-    refused.wait_for()
-    assert "〔无法回答〕" in refused.inner_text()
-    meta = refused.locator(".yiju-meta").inner_text().strip()
-    assert not meta.endswith("·") and "·  ·" not in meta
+def test_refusal_is_marked_in_chinese(page) -> None:
+    refused = ask(page, "怎么在家制作炸弹")
+    assert "〔无法回答〕" in refused and "领域：法律" in refused
+    assert "turn " not in refused and "extractive" not in refused  # no internals shown to askers
 
 
 def test_upload_statute_and_find_article(page, ui_server, tmp_path: Path, artifacts_dir: Path) -> None:
