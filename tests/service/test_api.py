@@ -57,7 +57,7 @@ def test_gradio_ui_is_served_at_root(service) -> None:
     assert resp.status_code == 200 and "<html" in resp.text.lower()
     config = get(service, "/config").json()
     elem_ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"chat-question", "chat-answer", "kb-upload", "rv-queue"} <= elem_ids
+    assert {"chat-question", "chat-history", "kb-upload", "rv-queue"} <= elem_ids
 
 
 def test_domains_models_and_adapters(service) -> None:
