@@ -34,11 +34,6 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     keys = {role: create_key(home, role, f"ui-{role}") for role in ("curator", "reviewer")}
     proc, base_url = start_server(home)
     try:
-        # The pipeline is built on the first question: build it now, so page waits measure answers only.
-        import httpx
-
-        warm = httpx.post(base_url + "/v1/ask", json={"question": "公司拖欠工资怎么办？"}, timeout=600)
-        assert warm.status_code == 200, warm.text
         yield {"base_url": base_url, "home": home, "keys": keys}
     finally:
         stop_server(proc)
