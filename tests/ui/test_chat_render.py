@@ -92,3 +92,18 @@ def test_held_refused_and_unsure_messages() -> None:
 
 def test_md_escape_keeps_statute_text_literal() -> None:
     assert md_escape("第*一*条\n1. 甲\n<b>") == "第\\*一\\*条\n1\\. 甲\n\\<b\\>"
+
+
+def test_notices_and_a_refusal_citing_the_law() -> None:
+    from safety.types import Notice
+
+    first = Notice(name="red_flag", message="胸痛伴呼吸困难，请立即拨打 120。", position="first")
+    last = Notice(name="consult", message="具体用药请咨询医生。", position="last")
+    answered = _answered(domain="medical", notices=[first, last])
+    text = answer_markdown(answered)
+    assert text.startswith("胸痛伴呼吸困难，请立即拨打 120。")
+    assert text.index("具体用药请咨询医生。") > text.index("【依据】")
+    refused = _answered(status="refused", message="该请求违法，无法回答。", standalone_question="")
+    main, *cites = answer_messages(refused)
+    assert main["content"].startswith("〔无法回答〕 该请求违法") and "【依据】" in main["content"]
+    assert [c["metadata"]["title"] for c in cites] == ["《劳动合同法》第四十六条 · 2012-12-28 版"]
