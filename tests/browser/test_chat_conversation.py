@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import CHROMIUM
+from tests.conftest import ARTIFACTS
 from tests.server_harness import REPO_ROOT, _env, create_key, prepare_home, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -97,11 +98,16 @@ def send(page, question: str) -> str:
     before = answers(page).count()
     page.fill("#chat-question textarea", question)
     page.press("#chat-question textarea", "Enter")
-    page.wait_for_function(
-        "n => { const a = document.querySelectorAll('#chat-history [data-testid=bot]:not(:has(.thought-group))');"
-        " return a.length > n && a[a.length - 1].innerText.includes('领域：'); }",
-        arg=before,
-    )
+    try:
+        page.wait_for_function(
+            "n => { const a = document.querySelectorAll("
+            "'#chat-history [data-testid=bot]:not(:has(.thought-group))');"
+            " return a.length > n && a[a.length - 1].innerText.includes('领域：'); }",
+            arg=before,
+        )
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "chat-send-timeout.png"), full_page=True)
+        raise
     return answers(page).last.inner_text()
 
 
