@@ -274,8 +274,25 @@ def build_chat(services: Any) -> None:
         value = data.value.get("text", "") if isinstance(data.value, dict) else str(data.value or "")
         yield from run_turn(value, label, messages, conv, request)
 
+    def api_ask(question: str, domain: str = "自动", request: gr.Request = None) -> tuple[str, str]:
+        """One question, no conversation (the Gradio API's /ask): (the answer as the chat shows it, the
+        turn id). Rate-limited and audited like the chat."""
+        text = (question or "").strip()
+        if services.public_limiter.check(f"ui:{client(request)}") is not None:
+            services.metrics.count("rate_limited", route="ui")
+            return "〔提示〕 请求过于频繁，请稍后再试。(rate limited)", ""
+        try:
+            result = services.pipeline().ask(
+                text, domain=services.resolve_domain(domain), client_id=f"ui:{client(request)}"
+            )
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            return f"〔提示〕 {classify_exception(exc)[2]}", ""
+        services.metrics.observe_answer(result.domain, result.status, result.flags, channel="ui")
+        return "\n\n".join(m["content"] for m in answer_messages(result, titles())), result.turn_id or ""
+
+    gr.api(api_ask, api_name="ask")
     inputs = [question, domain, chatbot, state]
-    ask.click(run_turn, inputs=inputs, outputs=outputs, api_name="ask")
+    ask.click(run_turn, inputs=inputs, outputs=outputs, api_name=False)
     question.submit(run_turn, inputs=inputs, outputs=outputs, api_name=False)
     chatbot.example_select(ask_example, inputs=[chatbot, state, domain], outputs=outputs, api_name=False)
     switch.click(switch_domain, inputs=[chatbot, state], outputs=outputs, api_name=False)
