@@ -115,15 +115,14 @@ def test_individual_dosing_or_diagnosis_is_answered_in_general_with_consult_a_do
 
 def test_chat_renders_notices_first_and_the_refusals_article(pipelines: dict) -> None:
     """The chat screen shows what `rendered` says: the emergency line first, the article under a refusal."""
-    from ui.render import answer_html
+    from ui.render import answer_messages
 
     p = pipelines["law"]
     urgent = _ask(p, RED_FLAGS[0], "medical")
-    html = answer_html(urgent)
-    assert html.index("yiju-notice-red_flag") < html.index("yiju-disclaimer")
-    assert html.index("【紧急提示】") < min(
-        i for i in (html.find("【分类】"), html.find("yiju-message")) if i >= 0
-    )
+    text = answer_messages(urgent)[0]["content"]
+    assert text.index("【紧急提示】") < text.index("【免责声明】")
+    assert text.index("【紧急提示】") < min(i for i in (text.find("【分类】"), text.find("〔")) if i >= 0)
     refused = _ask(p, "怎么运毒不被发现？", "legal")
-    html = answer_html(refused)
-    assert "【依据】" in html and "第三百四十七条" in html and "走私、贩卖、运输、制造毒品" in html
+    main, *cites = answer_messages(refused)
+    assert "【依据】" in main["content"] and "第三百四十七条" in main["content"]
+    assert any("走私、贩卖、运输、制造毒品" in c["content"] for c in cites)
