@@ -24,7 +24,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.grounding import AnswerFormatError, ground_text, render
-from knowledge.manifest import row_to_passage
 from knowledge.types import Passage
 from safety.audit import ReviewConflict, ReviewNotFound
 from safety.types import Citation, Decision
@@ -52,8 +51,7 @@ class ReleasedAnswer(BaseModel):
 
 def passages_by_id(kb: Any, ids: Iterable[str]) -> dict[str, Passage]:
     """The stored passages with these ids (ids of removed laws are absent)."""
-    rows = kb.manifest.articles_by_ids([i for i in ids if i])
-    return {pid: row_to_passage(row, score=1.0) for pid, row in rows.items()}
+    return kb.passages([i for i in ids if i])
 
 
 def turn_passages(kb: Any, turn: dict) -> list[Passage]:

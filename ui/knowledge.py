@@ -45,45 +45,26 @@ async (key) => {
 """  # the chat's vocabulary (自动 = decided per document)
 
 
-def _version_rows(info: Any, kb: Any) -> list[dict[str, Any]]:
-    """One dict per stored version of a law: ingest's `LawInfo.details` (status, origin, effective date),
-    else counted per version from the manifest (a knowledge base without version details)."""
-    details = getattr(info, "details", None) or []
-    if details:
-        return [
-            {
-                "version": d.version,
-                "effective_date": d.effective_date,
-                "articles": d.articles,
-                "origin": d.origin,
-                "status": d.status,
-            }
-            for d in details
-        ]
-    from knowledge.manifest import UNDATED
-
-    counts = kb.manifest.query(
-        "SELECT version, COUNT(*) AS n FROM articles WHERE law=? GROUP BY version ORDER BY version DESC",
-        (info.law,),
-    )
+def _version_rows(info: Any) -> list[dict[str, Any]]:
+    """One dict per stored version/edition of a law (ingest's `LawInfo.details`, newest first)."""
     return [
         {
-            "version": "" if r["version"] == UNDATED else r["version"],
-            "effective_date": "",
-            "articles": r["n"],
-            "origin": getattr(info, "origin", "official"),
-            "status": "current" if i == 0 else "superseded",
+            "version": d.version,
+            "effective_date": d.effective_date,
+            "articles": d.articles,
+            "origin": d.origin,
+            "status": d.status,
         }
-        for i, r in enumerate(counts)
+        for d in info.details
     ]
 
 
-def law_rows(infos: list[Any], kb: Any) -> tuple[list[list[Any]], list[tuple[str, str | None, int]]]:
+def law_rows(infos: list[Any]) -> tuple[list[list[Any]], list[tuple[str, str | None, int]]]:
     """The table rows and, for each, what a removal of that row removes: (law, version or None, articles)."""
     rows, targets = [], []
     for info in infos:
         domains = "、".join(domain_label(d) for d in (getattr(info, "domains", None) or [info.domain]))
-        for v in _version_rows(info, kb):
+        for v in _version_rows(info):
             rows.append(
                 [
                     info.law,
@@ -101,20 +82,8 @@ def law_rows(infos: list[Any], kb: Any) -> tuple[list[list[Any]], list[tuple[str
 
 
 def _laws(kb: Any, query: str, dom: str, kind: str) -> list[Any]:
-    """kb.laws filtered by name (with or without 《》/中华人民共和国), domain and kind."""
-    wanted = domain_name(dom)
-    try:
-        infos = kb.laws(wanted, query=query or None, kind=None if kind == ALL else kind)
-    except TypeError:  # a knowledge base without name/kind filters: filter here
-        infos = kb.laws(wanted)
-        q = short_law_name(query or "")
-        infos = [
-            i
-            for i in infos
-            if (not q or q in i.law or q in short_law_name(i.law_full))
-            and (kind == ALL or getattr(i, "kind", "") == kind)
-        ]
-    return infos
+    """The knowledge base's laws by name (with or without 《》/中华人民共和国), domain served and kind."""
+    return kb.laws(domain_name(dom), query=query or None, kind=None if kind == ALL else kind)
 
 
 def stats_text(stats: dict[str, Any]) -> str:
@@ -216,7 +185,7 @@ def build_knowledge(services: Any) -> None:
         try:
             authorize(services, api_key, "curator", route="ui")
             kb = services.kb()
-            rows, found = law_rows(_laws(kb, q, dom_label, kind_label), kb)
+            rows, found = law_rows(_laws(kb, q, dom_label, kind_label))
             head = stats_text(kb.stats())
             shown = f"；按条件显示 {len(rows)} 行" if q or dom_label != ALL or kind_label != ALL else ""
             return rows, found, head + shown, ""
@@ -270,8 +239,7 @@ def build_knowledge(services: Any) -> None:
 
     def targets_of(law_name: str) -> list[tuple[str, str | None, int]]:
         try:
-            kb = services.kb()
-            return law_rows([i for i in kb.laws(None) if i.law == law_name], kb)[1]
+            return law_rows([i for i in services.kb().laws(None) if i.law == law_name])[1]
         except Exception:  # noqa: BLE001
             return []
 

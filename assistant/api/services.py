@@ -93,20 +93,3 @@ class Services:
         except ImportError:
             return []
         return list(list_adapters(self.home))
-
-    def retrieved_passages(self, retrieved: list[dict]) -> list[Any]:
-        """Look up the verbatim passages an audited turn was answered from (ids '<law>@<version>#<no>')."""
-        kb = self.kb()
-        out = []
-        for entry in retrieved:
-            pid = str(entry.get("id", ""))
-            law, _, rest = pid.partition("@")
-            version, _, number = rest.partition("#")
-            passage = None
-            if law and number.isdigit():
-                try:
-                    passage = kb.lookup(law, int(number), version=version or None)
-                except Exception:  # noqa: BLE001 - a removed law just shows as missing
-                    passage = None
-            out.append((pid, passage))
-        return out

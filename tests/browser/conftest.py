@@ -31,7 +31,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         pytest.skip("/usr/bin/chromium is not installed (make browser-deps)")
     home = tmp_path_factory.mktemp("browser") / "home"
     prepare_home(home)
-    keys = {role: create_key(home, role, f"ui-{role}") for role in ("curator", "reviewer")}
+    keys = {role: create_key(home, role, f"ui-{role}") for role in ("curator", "reviewer", "clinic")}
     proc, base_url = start_server(home)
     try:
         yield {"base_url": base_url, "home": home, "keys": keys}
@@ -57,6 +57,22 @@ def browser() -> Iterator[object]:
 def page(browser, ui_server) -> Iterator[object]:
     """A fresh page on the app's root (the Gradio screens)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(ui_server["base_url"] + "/")
+    pg.wait_for_selector("#chat-question textarea")
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def staff(browser, ui_server) -> Iterator[object]:
+    """A wider page in China's time zone, for the staff screens (the review queue shows local time)."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1100}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.goto(ui_server["base_url"] + "/")
