@@ -190,8 +190,8 @@ class Pipeline:
     @classmethod
     def from_home(cls, home: Path, config: YijuConfig | None = None) -> Pipeline:
         """The production wiring: KB, audit store, domains, policies and generator from one data directory."""
+        from assistant.stores import audit_store
         from knowledge.kb import KnowledgeBase
-        from safety.audit import SqliteAuditStore
 
         home = Path(home)
         config = config or load_config(None, home)
@@ -199,7 +199,7 @@ class Pipeline:
         policies = load_policies(domains)
         kb = KnowledgeBase.open(home, config.knowledge_config())
         masker = _combined_masker(policies.values())
-        audit = SqliteAuditStore(home / "audit.sqlite", mask_pii=masker)
+        audit = audit_store(home, config, mask_pii=masker)
         generator = build_generator(config.generator_config(), home)
         return cls(
             kb=kb,

@@ -36,3 +36,15 @@ def key_store(home: Path, config: YijuConfig):
     from assistant.api.keys import KeyStore
 
     return KeyStore(open_store_database(home, config, KEYS_FILE), owns_database=True)
+
+
+def audit_store(home: Path, config: YijuConfig, mask_pii=None):
+    """The audit trail and review queue for this configuration (closing it releases its database)."""
+    from knowledge.database import DatabaseError
+    from safety.audit import AuditError, AuditStore
+
+    try:
+        database = open_store_database(home, config, AUDIT_FILE)
+    except DatabaseError as exc:
+        raise AuditError(f"cannot open the audit database: {exc}") from exc
+    return AuditStore(database, mask_pii, owns_database=True)

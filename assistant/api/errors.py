@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
+from knowledge.database import DatabaseUnavailable
 from knowledge.errors import KnowledgeError, StoreUnavailable, UnknownLaw
 from safety.audit import ReviewConflict, ReviewNotFound, SelfReview
 
@@ -57,6 +58,7 @@ class ErrorRule:
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule((AccessDenied,), None),
     ErrorRule((StoreUnavailable,), 503, lambda e: f"knowledge store unavailable: {e}; retry shortly"),
+    ErrorRule((DatabaseUnavailable,), 503, lambda e: f"database unavailable: {e}; retry shortly"),
     ErrorRule((SelfReview,), 403),
     ErrorRule((ReviewConflict,), 409, lambda e: f"review conflict: {e}"),
     ErrorRule((ReviewNotFound,), 404, lambda e: f"not in the review queue: {e}"),

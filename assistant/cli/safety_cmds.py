@@ -15,7 +15,7 @@ import typer
 from assistant.cli.common import console, fail, home
 
 if TYPE_CHECKING:
-    from safety.audit import SqliteAuditStore
+    from safety.audit import AuditStore
 
 audit_app = typer.Typer(
     help="Audit trail and review queue of flagged answers (home/audit.sqlite).", no_args_is_help=True
@@ -29,8 +29,11 @@ def _default_reviewer() -> str:
         return "cli"
 
 
-def _store() -> SqliteAuditStore:
-    from safety.audit import AuditError, SqliteAuditStore
+def _store() -> AuditStore:
+    from assistant.config import load_config
+    from assistant.errors import YijuError
+    from assistant.stores import audit_store
+    from safety.audit import AuditError
     from safety.policy import builtin_policies, load_policy
 
     # The stored copies are masked when any shipped policy asks for it (they all share common.yaml's PII rules).
@@ -40,14 +43,15 @@ def _store() -> SqliteAuditStore:
         if policy.mask_stored:
             mask = policy.mask_pii
             break
+    data_dir = home()
     try:
-        return SqliteAuditStore(home() / "audit.sqlite", mask_pii=mask)
-    except AuditError as e:
+        return audit_store(data_dir, load_config(None, data_dir), mask_pii=mask)
+    except (AuditError, YijuError) as e:
         fail(str(e))
         raise  # unreachable: fail() exits
 
 
-def _full_id(store: SqliteAuditStore, turn_id: str) -> str:
+def _full_id(store: AuditStore, turn_id: str) -> str:
     """Accept a unique prefix of a turn id (ids are long hex strings)."""
     if store.get(turn_id) is not None:
         return turn_id

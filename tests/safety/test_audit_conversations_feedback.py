@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import safety.audit as audit_module
+import safety.audit.store as audit_module
 from safety.audit import ReviewNotFound, SqliteAuditStore
 from safety.pii import mask_pii
 from safety.types import Turn

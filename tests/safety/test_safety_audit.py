@@ -224,7 +224,7 @@ def test_reopen_keeps_data_and_migrations_are_idempotent(tmp_path: Path) -> None
     s1 = SqliteAuditStore(path)
     tid = s1.record(_turn(1, flagged=True))
     first = s1.migrations()
-    assert [name for name, _ in first] == [name for name, _ in MIGRATIONS]
+    assert [name for name, _ in first] == [m.name for m in MIGRATIONS]
     assert s1.migrate() == []
     s1.close()
 

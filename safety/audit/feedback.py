@@ -1,26 +1,26 @@
-"""Askers' 👍/👎 feedback in the audit database (table `feedback`, migration 0005_feedback in safety/audit.py).
+"""Askers' 👍/👎 feedback in the audit database (table `feedback`, migration 0005_feedback).
 
-A mixin of `SqliteAuditStore`: it uses the store's connection, write transaction and PII masking, so feedback
-is committed, masked and append-only exactly like turns. Reviewers read it with `list_feedback()`.
+A mixin of the audit store: it uses the store's write transaction, reads and PII masking, so feedback is
+committed, masked and append-only exactly like turns. Reviewers read it with `list_feedback()`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import Literal
+
+from knowledge.database import Transaction, utc_now
 
 FEEDBACK_COMMENT_MAX = 2000
 Rating = Literal["up", "down"]
 
 
 class FeedbackMixin:
-    """`add_feedback` / `list_feedback` for a store that provides `_conn`, `_write` and `_mask`."""
+    """`add_feedback` / `list_feedback` for a store that provides `_read`, `_write` and `_mask`."""
 
-    _conn: Callable[[], sqlite3.Connection]
-    _write: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    _read: Callable[..., list]
+    _write: Callable[[], AbstractContextManager[Transaction]]
     _mask: Callable[[str], str]
     _unknown_turn: Callable[[str], Exception]  # the store's not-found error (ReviewNotFound)
 
@@ -36,20 +36,15 @@ class FeedbackMixin:
         comment = (comment or "").strip()
         if len(comment) > FEEDBACK_COMMENT_MAX:
             raise ValueError(f"comment is {len(comment)} characters, over the {FEEDBACK_COMMENT_MAX} limit")
-        with self._write() as conn:
-            if conn.execute("SELECT 1 FROM turns WHERE turn_id = ?", (turn_id,)).fetchone() is None:
+        with self._write() as tx:
+            if tx.execute("SELECT 1 FROM turns WHERE turn_id = ?", (turn_id,)).fetchone() is None:
                 raise self._unknown_turn(f"no turn {turn_id}")
-            cur = conn.execute(
-                "INSERT INTO feedback (turn_id, rating, comment, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                (
-                    turn_id,
-                    rating,
-                    self._mask(comment),
-                    client_id,
-                    datetime.now(UTC).isoformat(timespec="microseconds"),
-                ),
-            )
-            return int(cur.lastrowid or 0)
+            row = tx.execute(
+                "INSERT INTO feedback (turn_id, rating, comment, client_id, created_at) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id",
+                (turn_id, rating, self._mask(comment), client_id, utc_now()),
+            ).fetchone()
+            return int(row[0])
 
     def list_feedback(self, rating: Rating | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
         """Feedback for reviewers, newest first: each turn's latest rating with its comment, the question (and
@@ -59,17 +54,13 @@ class FeedbackMixin:
             if rating not in ("up", "down"):
                 raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
             where, args = "WHERE f.rating = ?", [rating]
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT f.id, f.turn_id, f.rating, f.comment, f.client_id, f.created_at, t.domain, t.question,"
-                " t.standalone_question, t.status, t.final_answer, t.conversation_id, t.created_at AS asked_at"
-                " FROM feedback f JOIN turns t ON t.turn_id = f.turn_id"
-                " JOIN (SELECT turn_id, MAX(id) AS last FROM feedback GROUP BY turn_id) l ON l.last = f.id"
-                f" {where} ORDER BY f.id DESC LIMIT ? OFFSET ?",
-                (*args, int(limit), int(offset)),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT f.id, f.turn_id, f.rating, f.comment, f.client_id, f.created_at, t.domain, t.question,"
+            " t.standalone_question, t.status, t.final_answer, t.conversation_id, t.created_at AS asked_at"
+            " FROM feedback f JOIN turns t ON t.turn_id = f.turn_id"
+            " JOIN (SELECT turn_id, MAX(id) AS last FROM feedback GROUP BY turn_id) l ON l.last = f.id"
+            f" {where} ORDER BY f.id DESC LIMIT ? OFFSET ?",
+            (*args, int(limit), int(offset)),
         )
         return [dict(r) for r in rows]
 
