@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/load.py                       # 20 clients x 25 questions on a temp home
     .venv/bin/python bench/load.py --clients 5 --questions 10 --home ~/.yiju --port 7861
+    .venv/bin/python bench/load.py --replicas 2          # 2 servers, one PostgreSQL, one chroma run
 
 Starts `yiju serve` (extractive generator) on 127.0.0.1 only, sends a bounded mix of legal, medical,
 harmful (refused) and flag-triggering (held for review) questions from `--clients` threads, then:
 
 * prints p50/p95/p99 latency, throughput and the error count (a table, via rich);
-* opens the audit SQLite and checks that every request has exactly one audit row (0 lost, 0 duplicated)
+* opens the audit database (SQLite, or the replicas' PostgreSQL) and checks that every request has exactly one audit row (0 lost, 0 duplicated)
   and that the review queue holds exactly the flagged answers;
 * fires concurrent approve/reject requests at a few queued items: exactly one decision must win, the
   others must get 409;
@@ -15,6 +16,9 @@ harmful (refused) and flag-triggering (held for review) questions from `--client
 
 With a temp home (the default) the starter KB is imported plus one small sample guideline whose
 extractive answer says 确诊, so the medical output intercept is exercised as well as the injection hold.
+With `--replicas N` a throw-away PostgreSQL cluster (fsync on, as in production) and a `chroma run` server
+are started on 127.0.0.1, N servers share them (tests/replica_harness.py), and client i talks to replica
+i mod N; everything is stopped by PID at the end.
 Exit status 1 when any check fails.
 """
 
@@ -163,9 +167,14 @@ def run_client(base_url: str, key: str, client_no: int, n: int, timeout: float) 
     return out
 
 
-def audit_rows(db: Path) -> tuple[dict[str, int], dict[str, str]]:
-    """(flagged by turn id, review state by turn id), read straight from the SQLite file."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def audit_rows(db: Path | str) -> tuple[dict[str, int], dict[str, str]]:
+    """(flagged by turn id, review state by turn id), read straight from the SQLite file or PostgreSQL."""
+    if isinstance(db, str):
+        import psycopg
+
+        conn = psycopg.connect(db)
+    else:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         turns = {r[0]: int(r[1]) for r in conn.execute("SELECT turn_id, flagged FROM turns")}
         reviews = {r[0]: r[1] for r in conn.execute("SELECT turn_id, state FROM reviews")}
@@ -177,8 +186,9 @@ def audit_rows(db: Path) -> tuple[dict[str, int], dict[str, str]]:
     return turns, reviews
 
 
-def review_race(base_url: str, key: str, turn_ids: list[str], contenders: int = 6) -> list[Counter]:
-    """For each turn: `contenders` concurrent decisions; returns the status-code counts per turn."""
+def review_race(urls: list[str], key: str, turn_ids: list[str], contenders: int = 6) -> list[Counter]:
+    """For each turn: `contenders` concurrent decisions, spread over the replicas; returns the status-code
+    counts per turn."""
     results: list[Counter] = []
     headers = {"Authorization": f"Bearer {key}"}
     for turn_id in turn_ids:
@@ -189,7 +199,7 @@ def review_race(base_url: str, key: str, turn_ids: list[str], contenders: int = 
             body = {"note": f"bench reviewer {i}"}
             if decision == "edit":
                 body["edited_answer"] = "【分类】劳动争议\n【要点】\n1. 审核后的答复"
-            with httpx.Client(base_url=base_url, headers=headers, timeout=30) as c:
+            with httpx.Client(base_url=urls[i % len(urls)], headers=headers, timeout=30) as c:
                 barrier.wait()
                 return c.post(f"/v1/audit/{turn_id}/{decision}", json=body).status_code
 
@@ -232,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--timeout", type=float, default=60.0, help="per-request timeout (s)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the histogram PNG")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="N servers on one PostgreSQL + chroma run (0: one SQLite server)",
+    )
     args = parser.parse_args(argv)
     # Bounded by design: this is a local bench, not a stress tool.
     clients = max(1, min(args.clients, 64))
@@ -242,30 +258,58 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console()
     tmp = None
-    if args.home is None:
+    cluster = replicas = None
+    proc = None
+    if args.replicas > 0:
+        from tests.pg_cluster import PostgresCluster
+        from tests.replica_harness import ReplicaSet
+
         tmp = tempfile.TemporaryDirectory(prefix="yiju-load-")
-        home = Path(tmp.name) / "home"
-        with console.status("preparing a temp home (starter KB + sample guideline)…"):
-            prepare_temp_home(home)
+        with console.status(f"starting PostgreSQL, chroma run and {args.replicas} replicas…"):
+            cluster = PostgresCluster.start(fsync=True)
+            database = cluster.create_database("load")
+            docs = Path(tmp.name) / "bench-docs"
+            docs.mkdir()
+            (docs / SAMPLE_GUIDELINE_NAME).write_text(SAMPLE_GUIDELINE, encoding="utf-8")
+            replicas = ReplicaSet(Path(tmp.name) / "replicas", database, n=args.replicas)
+            try:
+                replicas.start(extra_import=docs)
+            except BaseException:
+                replicas.stop()
+                cluster.stop()
+                raise
+        home = replicas.homes[0]
+        urls = list(replicas.urls)
+        audit_db: Path | str = database
+        clinic_key = replicas.create_key("clinic", "bench-load-clinic")
+        reviewer_key = replicas.create_key("reviewer", "bench-load-reviewer")
     else:
-        home = args.home.expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
-    clinic_key = create_key(home, "clinic", "bench-load-clinic")
-    reviewer_key = create_key(home, "reviewer", "bench-load-reviewer")
-    port = args.port or free_port()
+        if args.home is None:
+            tmp = tempfile.TemporaryDirectory(prefix="yiju-load-")
+            home = Path(tmp.name) / "home"
+            with console.status("preparing a temp home (starter KB + sample guideline)…"):
+                prepare_temp_home(home)
+        else:
+            home = args.home.expanduser().resolve()
+            home.mkdir(parents=True, exist_ok=True)
+        audit_db = home / "audit.sqlite"
+        clinic_key = create_key(home, "clinic", "bench-load-clinic")
+        reviewer_key = create_key(home, "reviewer", "bench-load-reviewer")
+        port = args.port or free_port()
+        with console.status(f"starting yiju serve on 127.0.0.1:{port}…"):
+            proc, base_url = start_server(home, port)
+        urls = [base_url]
     failures: list[str] = []
-    with console.status(f"starting yiju serve on 127.0.0.1:{port}…"):
-        proc, base_url = start_server(home, port)
     try:
         # One warm-up request so the first measured request does not pay for lazy initialisation;
         # it is audited too, so it is counted in the reconciliation below.
-        warm = run_client(base_url, clinic_key, 0, 1, args.timeout)
-        before_turns, _ = audit_rows(home / "audit.sqlite")
-        console.print(f"{clients} clients × {per_client} questions against {base_url} …")
+        warm = [o for url in urls for o in run_client(url, clinic_key, 0, 1, args.timeout)]
+        before_turns, _ = audit_rows(audit_db)
+        console.print(f"{clients} clients × {per_client} questions against {', '.join(urls)} …")
         t0 = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             futures = [
-                pool.submit(run_client, base_url, clinic_key, c, per_client, args.timeout)
+                pool.submit(run_client, urls[c % len(urls)], clinic_key, c, per_client, args.timeout)
                 for c in range(clients)
             ]
             outcomes = [o for f in futures for o in f.result()]
@@ -274,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = [o for o in outcomes if not (o.http_status == 200 and o.turn_id)]
 
         # ---- audit reconciliation: one row per request, the queue = the flagged ones
-        after_turns, reviews = audit_rows(home / "audit.sqlite")
+        after_turns, reviews = audit_rows(audit_db)
         new_ids = set(after_turns) - set(before_turns)
         returned = [o.turn_id for o in ok]
         dup_returned = len(returned) - len(set(returned))
@@ -312,23 +356,29 @@ def main(argv: list[str] | None = None) -> int:
 
         # ---- concurrent review decisions: exactly one wins
         race_ids = sorted(held)[:5]
-        race = review_race(base_url, reviewer_key, race_ids) if race_ids else []
+        race = review_race(urls, reviewer_key, race_ids) if race_ids else []
         race_ok = all(c.get(200, 0) == 1 and c.get(409, 0) == sum(c.values()) - 1 for c in race)
         if not race_ok:
             failures.append(f"review race: {[dict(c) for c in race]}")
-        final_turns, final_reviews = audit_rows(home / "audit.sqlite")
+        final_turns, final_reviews = audit_rows(audit_db)
         decided = [t for t in race_ids if final_reviews.get(t) != "pending"]
         if len(decided) != len(race_ids):
             failures.append("a raced review item is still pending")
     finally:
-        stop_server(proc)
+        if proc is not None:
+            stop_server(proc)
+        if replicas is not None:
+            replicas.stop()
+        if cluster is not None:
+            cluster.stop()
 
     # ---- report
     lat_ms = [o.latency_s * 1000 for o in outcomes]
     by_kind: dict[str, list[float]] = {}
     for o in outcomes:
         by_kind.setdefault(o.kind, []).append(o.latency_s * 1000)
-    table = Table(title=f"yiju serve load: {clients} clients × {per_client} questions (extractive)")
+    setup = f"{len(urls)} replicas, PostgreSQL" if replicas is not None else "1 server, SQLite"
+    table = Table(title=f"yiju serve load: {clients} clients × {per_client} questions (extractive, {setup})")
     for col in ("kind", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"):
         table.add_column(col, justify="right" if col != "kind" else "left")
     for kind, values in sorted(by_kind.items()) + [("all", lat_ms)]:
@@ -357,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.add_row("held for review", f"{len(held)} (flagged rows {len(flagged_db)}, pending {len(queued)})")
     summary.add_row("review race", ", ".join(f"{dict(c)}" for c in race) or "—")
     console.print(summary)
-    png = args.out / "load_latency.png"
+    png = args.out / ("load_latency.png" if replicas is None else f"load_latency_{len(urls)}_replicas.png")
     save_histogram(by_kind, png, f"/v1/ask latency, {clients}×{per_client}, {len(outcomes) / wall:.1f} req/s")
     console.print(f"histogram: {png}")
     if failures:
