@@ -112,8 +112,10 @@ def test_show_tells_missing_version_from_missing_article(cli_home: Path, laws_di
 
     def show(*args: str) -> str:
         res = runner.invoke(app, ["kb", "show", *args], terminal_width=400)
-        assert res.exit_code == 1, res.output
-        return " ".join(res.output.split())
+        # errors go to stderr (click 8.5 no longer mixes them into .output under capture)
+        text = res.stderr + res.stdout
+        assert res.exit_code == 1, text
+        return " ".join(text.split())
 
     out = show("测试劳动法第一条", "--as-of", "2015-01-01")
     assert "no version of 测试劳动法 in force on 2015-01-01 (versions: 2020-06-30)" in out
