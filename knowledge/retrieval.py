@@ -378,8 +378,9 @@ def dense_vectors(kb: SearchableKB, snap: Snapshot, emb) -> np.ndarray:
         for start in range(0, len(snap.ids), step):
             for aid, vec in store.vectors(emb.name, snap.ids[start : start + step]).items():
                 matrix[snap.pos[aid]] = vec
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, matrix)
+        from knowledge.sparse import atomic_write
+
+        atomic_write(cache, lambda f: np.save(f, matrix))
     snap.vectors[emb.name] = matrix
     return matrix
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy import sparse
@@ -72,11 +75,13 @@ class BM25Index:
         return np.asarray(self.matrix[:, cols] @ tf).ravel()
 
     def save(self, path: Path) -> None:
-        """Write the index next to `path` (.npz + .vocab.json)."""
-        sparse.save_npz(path.with_suffix(".npz"), self.matrix.tocsc())
-        path.with_suffix(".vocab.json").write_text(
-            json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8"
-        )
+        """Write the index next to `path` (.vocab.json, then .npz), each file atomically.
+
+        Readers test for the .npz and then load both, and a removal's background rebuild can write
+        the cache while another process (or CLI call) reads it: each file appears whole or not at all."""
+        vocab = json.dumps(self.vocab, ensure_ascii=False).encode("utf-8")
+        atomic_write(path.with_suffix(".vocab.json"), lambda f: f.write(vocab))
+        atomic_write(path.with_suffix(".npz"), lambda f: sparse.save_npz(f, self.matrix.tocsc()))
 
     @classmethod
     def load(cls, path: Path) -> BM25Index:
@@ -84,3 +89,16 @@ class BM25Index:
         matrix = sparse.load_npz(path.with_suffix(".npz")).tocsc()
         vocab = json.loads(path.with_suffix(".vocab.json").read_text(encoding="utf-8"))
         return cls(matrix, vocab)
+
+
+def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write `target` through a temporary file in the same folder and rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
