@@ -24,11 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from knowledge.classify import GUIDELINE, edition_family, resolve_domains
 from knowledge.config import StaticEmbedderConfig
 from knowledge.errors import KnowledgeError, LoadError, ProtectedText
-from knowledge.loaders import LoadedDoc, iter_source_files, load_file
+from knowledge.loaders import LoadedDoc
 from knowledge.manifest import ARTICLE_COLUMNS, split_domains
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.migrations import sections_json
 from knowledge.progress import progress_bar
+from knowledge.sources import iter_source_files, load_file
 from knowledge.types import passage_id
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def _files_landed(home: Path) -> int:
 
 
 def _expected_articles(path: Path) -> int:
-    from knowledge.loaders import load_file
+    from knowledge.sources import load_file
 
     return sum(len(d.articles) for d in load_file(path))
 

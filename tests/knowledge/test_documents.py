@@ -9,8 +9,8 @@ import pytest
 
 from knowledge.errors import LoadError
 from knowledge.kb import KnowledgeBase
-from knowledge.loaders import load_file
 from knowledge.sections import MAX_PASSAGE_CHARS
+from knowledge.sources import load_file
 from tests.knowledge.conftest import tiny_config
 
 FLU_LINES = [

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import LoadError
-from knowledge.loaders import guess_domain, load_file, parse_statute, short_law_name, version_from_lines
+from knowledge.loaders import guess_domain, parse_statute, short_law_name, version_from_lines
+from knowledge.sources import load_file
 from tests.knowledge.conftest import LABOUR_V1, LABOUR_V2
 
 
@@ -160,7 +161,7 @@ def test_names_and_domains() -> None:
 
 
 def test_every_real_statute_file_parses(shared_laws: Path) -> None:
-    from knowledge.loaders import iter_source_files
+    from knowledge.sources import iter_source_files
 
     files = iter_source_files(shared_laws)
     assert len(files) >= 1500

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from adapters.data import load_file as load_training_file
 from adapters.errors import DataError
 from knowledge.errors import KnowledgeError, LoadError
-from knowledge.loaders import load_file as load_kb_file
+from knowledge.sources import load_file as load_kb_file
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
