@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from pathlib import Path
 
 _lock = threading.Lock()
 _ready = False
@@ -67,19 +68,28 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
     return list(jieba.tokenize(text, HMM=False))
 
 
-_word_tags: dict[str, str] | None = None
+_nouns: frozenset[str] | None = None
+
+
+def _noun_table() -> frozenset[str]:
+    import jieba.posseg  # parses the whole tag table (~1 s): done once per jieba dictionary, then cached
+
+    tags = jieba.posseg.dt.word_tag_tab
+    return frozenset(w for w, tag in tags.items() if tag.startswith("n") or tag == "j")
 
 
 def _is_noun(word: str) -> bool:
     """Whether jieba's dictionary tags `word` as a noun (n, nr, ns, nt, nz, or an abbreviation j)."""
-    global _word_tags
-    if _word_tags is None:
-        _ensure_jieba()
-        import jieba.posseg  # loads the tag table (~1 s) the first time only
+    global _nouns
+    if _nouns is None:
+        from knowledge.startup_cache import cached_table
 
-        _word_tags = jieba.posseg.dt.word_tag_tab
-    tag = _word_tags.get(word, "")
-    return tag.startswith("n") or tag == "j"
+        jieba = _ensure_jieba()
+        dictionary = Path(jieba.dt.dictionary or Path(jieba.__file__).with_name("dict.txt"))
+        stat = dictionary.stat()
+        key = f"{dictionary}:{stat.st_size}:{stat.st_mtime_ns}"
+        _nouns = frozenset(cached_table("jieba-nouns", key, _noun_table))
+    return word in _nouns
 
 
 def find_whole_words(text: str, words: list[str] | tuple[str, ...] | set[str]) -> list[str]:

@@ -203,27 +203,50 @@ class _TermIndex:
     """Dangerous terms by their first syllable, and the characters that can be read as any term syllable."""
 
     by_first: dict[str, list[tuple[tuple[str, ...], str]]]
-    wanted: frozenset[str]  # every syllable of some term
+    by_char: dict[str, tuple[str, ...]]  # CJK character → its readings that occur in some term
 
     def readings(self, ch: str) -> tuple[str, ...]:
         """The readings of `ch` that occur in some term (empty for most characters)."""
-        if not _HAN.match(ch):
-            return ()
-        return tuple(r for r in _char_readings(ch) if r in self.wanted)
+        return self.by_char.get(ch, ())
+
+
+def _term_tables(
+    terms: tuple[str, ...],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Each term's usual toneless syllables (pypinyin's phrase readings) and every CJK character that can be
+    read as one of them. Cached on disk: importing pypinyin's tables costs ~0.7 s, which a one-question CLI
+    process should not pay for a fixed term list."""
+    from importlib.metadata import version
+
+    from knowledge.startup_cache import cached_table
+
+    def build() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        from pypinyin import lazy_pinyin
+        from pypinyin.pinyin_dict import pinyin_dict
+
+        syllables = {t: tuple(lazy_pinyin(t)) for t in terms}
+        wanted = {s for syl in syllables.values() if len(syl) >= 2 for s in syl}
+        by_char: dict[str, tuple[str, ...]] = {}
+        for code in pinyin_dict:
+            ch = chr(code)
+            if _HAN.match(ch):
+                hits = tuple(r for r in _char_readings(ch) if r in wanted)
+                if hits:
+                    by_char[ch] = hits
+        return syllables, by_char
+
+    return cached_table("pinyin-term-tables", f"{version('pypinyin')}\n" + "\n".join(terms), build)
 
 
 @lru_cache(maxsize=4)
 def _term_index(terms: tuple[str, ...]) -> _TermIndex:
-    from pypinyin import lazy_pinyin
-
     by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    wanted: set[str] = set()
+    syllables, by_char = _term_tables(terms)
     for t in terms:
-        syl = tuple(lazy_pinyin(t))
+        syl = syllables[t]
         if len(syl) >= 2:
             by_first.setdefault(syl[0], []).append((syl, t))
-            wanted.update(syl)
-    return _TermIndex(by_first, frozenset(wanted))
+    return _TermIndex(by_first, by_char)
 
 
 def restore_homophones(text: str, terms: Sequence[str]) -> str | None:
