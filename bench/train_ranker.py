@@ -46,6 +46,7 @@ GROUPS = {
     "bigram coverage": ("coverage", "focus_coverage"),
     "dense cosine": ("dense",),
     "length + purpose clause": ("log_length", "purpose_clause"),
+    "gaps to the question's best candidate": ("dense_gap", "coverage_gap", "focus_gap"),
 }
 
 

@@ -12,7 +12,8 @@ Why these features (measured in bench/retrieval_ablation.py):
   heading path holds while the body text may not repeat it;
 - how well the candidate's law scores as a whole (`law_best`): the right law is found far more often than
   the right article;
-- idf-weighted coverage of the question's bigrams, of the whole question and of its asking sentence.
+- idf-weighted coverage of the question's bigrams, of the whole question and of its asking sentence;
+- the gaps of dense cosine and coverage to the question's best candidate (medical layperson hit@5 +0.05 CV).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ FEATURES = (
     "focus_coverage",  # the same for the asking sentence
     "log_length",  # log(1 + characters)
     "purpose_clause",  # 为了……制定本法 (first articles that match everything)
+    # the same measures relative to the question's best candidate (value − max over the candidates): a
+    # pointwise model cannot otherwise tell "0.6 cosine" for a question whose best is 0.6 from one whose best is 0.9
+    "dense_gap",
+    "coverage_gap",
+    "focus_gap",
     *(f"kind_{k}" for k in KINDS),
 )
 WEIGHTS_FILE = Path(__file__).with_name("ranker_weights.json")
@@ -171,6 +177,10 @@ def candidate_features(
     law_best = np.array([best_of_law[li] / top for li in laws.tolist()], dtype=np.float32)
     coverage = _coverage(bigram_csr, bigram_idf, cands, qs.gram_cols)
     focus = _coverage(bigram_csr, bigram_idf, cands, qs.focus_cols) if len(qs.focus_cols) else coverage
+
+    def gap(v: np.ndarray) -> np.ndarray:
+        return v - (float(v.max()) if n else 0.0)
+
     onehot = np.zeros((n, len(KINDS)), dtype=np.float32)
     onehot[np.arange(n), kinds[cands]] = 1.0
     return np.column_stack(
@@ -186,6 +196,9 @@ def candidate_features(
             focus,
             log_length[cands],
             purpose[cands].astype(np.float32),
+            gap(dense),
+            gap(coverage),
+            gap(focus),
             onehot,
         ]
     ).astype(np.float32)

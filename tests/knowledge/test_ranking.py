@@ -66,6 +66,41 @@ def test_shipped_weights_cover_every_profile_feature() -> None:
     assert not any(f.startswith("kind_") for f in profiles["medical"].features)
 
 
+def test_gap_features_are_relative_to_the_questions_best_candidate() -> None:
+    """dense_gap / coverage_gap / focus_gap: 0 for the best candidate, negative for the others, whatever the
+    absolute level of the question's scores."""
+    from scipy import sparse
+
+    from knowledge.ranking import QueryScores, candidate_features
+
+    n = 3
+    csr = sparse.csr_matrix(np.array([[1, 1], [1, 0], [0, 0]], dtype=np.float32))
+    qs = QueryScores(
+        word=np.array([2.0, 1.0, 0.5], dtype=np.float32),
+        bigram=np.array([1.0, 1.0, 1.0], dtype=np.float32),
+        heading=np.zeros(n, dtype=np.float32),
+        dense={0: 0.30, 1: 0.50, 2: 0.10},
+        gram_cols=np.array([0, 1]),
+        focus_cols=np.zeros(0, dtype=np.int64),
+    )
+    x = candidate_features(
+        np.arange(n),
+        qs,
+        np.ones(n, dtype=bool),
+        law_idx=np.zeros(n, dtype=np.int32),
+        kinds=np.zeros(n, dtype=np.int64),
+        log_length=np.zeros(n, dtype=np.float32),
+        purpose=np.zeros(n, dtype=bool),
+        bigram_csr=csr,
+        bigram_idf=np.ones(2, dtype=np.float32),
+    )
+    dense_gap = x[:, FEATURES.index("dense_gap")]
+    assert np.allclose(dense_gap, [-0.2, 0.0, -0.4])
+    assert np.allclose(x[:, FEATURES.index("coverage_gap")], [0.0, -0.5, -1.0])
+    # one-sentence question: the asking sentence is the whole question
+    assert np.allclose(x[:, FEATURES.index("focus_gap")], x[:, FEATURES.index("coverage_gap")])
+
+
 def test_purpose_clause() -> None:
     assert is_purpose_clause("为了保护劳动者的合法权益，根据宪法，制定本法。")
     assert not is_purpose_clause("用人单位应当按时足额支付劳动报酬。")
