@@ -69,10 +69,7 @@ def pick_passages(kb: Any, picks: Sequence[str]) -> list[Passage]:
         raise ReleaseError(f"补充依据最多 {MAX_PICKS} 条（现有 {len(picks)} 条）。")
     out: list[Passage] = []
     for pick in picks:
-        passage = passages_by_id(kb, [pick]).get(pick) if "@" in pick else None
-        if passage is None:
-            ref = kb.parse_reference(pick)
-            passage = kb.lookup(*ref) if ref else None
+        passage = kb.resolve(pick)  # a passage id (any key, e.g. 120-1) or a reference (…第一百二十条之一)
         if passage is None:
             raise ReleaseError(
                 f"补充依据「{pick}」在知识库中没有找到；请写成“法规名称第X条”，例如：劳动合同法第四十七条。"

@@ -29,11 +29,11 @@ from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 from knowledge.progress import progress_bar as _progress  # noqa: F401  (yiju eval retrieval imports it from here)
 from knowledge.retrieval import Snapshot
 from knowledge.serving import SnapshotHolder
-from knowledge.types import Passage
+from knowledge.types import Passage, article_key, article_no_of_key, is_passage_id
 from knowledge.versions import DocVersion, in_force_on, today
 
 STARTER_DIR = Path(__file__).parent / "starter"
-_REF_RE = re.compile(rf"第\s*([{CN_NUM_CHARS}0-9０-９]+)\s*条")
+_REF_RE = re.compile(rf"第\s*([{CN_NUM_CHARS}0-9０-９]+)\s*条(?:\s*之\s*([一二三四五六七八九十]+))?")
 
 
 class KnowledgeBase:
@@ -285,22 +285,49 @@ class KnowledgeBase:
 
     def parse_reference(self, query: str) -> tuple[str, int] | None:
         """('劳动合同法', 47) for '劳动合同法第四十七条…', '民法典第1165条', '社会法职业病防治法第三十二条…'."""
+        ref = self.parse_reference_key(query)
+        no = article_no_of_key(ref[1]) if ref else None
+        return (ref[0], no) if ref and no is not None else None
+
+    def parse_reference_key(self, query: str) -> tuple[str, str] | None:
+        """(law, article key): ('刑法', '120-1') for '刑法第一百二十条之一', ('劳动合同法', '47') for
+        '劳动合同法第四十七条' — the key `lookup(..., key=)` and passage ids use."""
         for m in _REF_RE.finditer(query):
             try:
                 no = cn_to_int(m.group(1))
+                sub = cn_to_int(m.group(2)) if m.group(2) else 0
             except ValueError:
                 continue
             law = self.find_law(query, m.start())
             if law:
-                return law, no
+                return law, article_key(no, sub)
         return None
 
+    def resolve(self, text: str) -> Passage | None:
+        """The stored passage a reviewer or curator names: a passage id (`law@version#key`, any key such as
+        `120-1`) or a reference such as 劳动合同法第四十七条 / 刑法第一百二十条之一 (the version in force)."""
+        text = (text or "").strip()
+        if is_passage_id(text):
+            return self.passages([text]).get(text)
+        ref = self.parse_reference_key(text)
+        if ref is None:
+            return None
+        no = article_no_of_key(ref[1])
+        return self.lookup(ref[0], no, key=ref[1]) if no is not None else None
+
     def lookup(
-        self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
+        self,
+        law: str,
+        article_no: int,
+        *,
+        version: str | None = None,
+        as_of: str | None = None,
+        key: str | None = None,
     ) -> Passage | None:
         """The article `article_no` of `law`: of the given version, else of the newest version in force
         today (or on `as_of`). Versions not yet in force, and a curator's copies of a law whose official text
-        is stored, are returned only when asked for by version (knowledge.versions)."""
+        is stored, are returned only when asked for by version (knowledge.versions). `key` ('120-1' for
+        第一百二十条之一) asks for that exact article; without it the plain article is preferred."""
         name = short_law_name(law)
         rows = self.manifest.query(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE law=? AND article_no=? ORDER BY version DESC, akey",
@@ -322,6 +349,8 @@ class KnowledgeBase:
                 for r in rows
                 if in_force_on(_doc_version(r), when) and (not official or r["origin"] == "official")
             ]
+        if key is not None:
+            rows = [r for r in rows if r["akey"] == key]
         if not rows:
             return None
         # prefer the plain article over 第X条之一 and the newest dated version over undated ones

@@ -24,6 +24,7 @@ from knowledge.classify import (  # noqa: F401  (guess_domain and the keyword li
 )
 from knowledge.errors import LoadError
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
+from knowledge.types import article_key
 
 FORMATS = ("md", "txt", "jsonl", "csv", "pdf", "docx", "html")
 _EXT_FORMAT = {
@@ -172,7 +173,8 @@ def normalize_date(value: str) -> str:
 
 
 def _article_key(no: int, suffix: str | None) -> str:
-    return f"{no}-{cn_to_int(suffix[1:])}" if suffix else str(no)
+    """'之一' -> the key '120-1' (knowledge.types.article_key)."""
+    return article_key(no, cn_to_int(suffix[1:]) if suffix else 0)
 
 
 def parse_statute(text: str, path: Path, fmt: str = "md") -> LoadedDoc:

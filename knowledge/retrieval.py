@@ -19,7 +19,7 @@ from knowledge.config import KnowledgeConfig
 from knowledge.loaders import short_law_name
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.manifest import Manifest, row_to_passage, split_domains
-from knowledge.types import Passage
+from knowledge.types import Passage, article_no_of_key
 from knowledge.versions import VersionIndex, version_index
 
 
@@ -33,9 +33,15 @@ class SearchableKB(Protocol):
     def snapshot(self) -> Snapshot: ...
     def embedder(self): ...
     def _store_obj(self): ...
-    def parse_reference(self, query: str) -> tuple[str, int] | None: ...
+    def parse_reference_key(self, query: str) -> tuple[str, str] | None: ...
     def lookup(
-        self, law: str, article_no: int, *, version: str | None = None, as_of: str | None = None
+        self,
+        law: str,
+        article_no: int,
+        *,
+        version: str | None = None,
+        as_of: str | None = None,
+        key: str | None = None,
     ) -> Passage | None: ...
 
 
@@ -263,9 +269,10 @@ def retrieve(
         return []
     rc = kb.config.retrieval
     out: list[Passage] = []
-    ref = kb.parse_reference(query)
-    if ref and (law is None or short_law_name(law) == ref[0]):
-        hit = kb.lookup(ref[0], ref[1], version=version, as_of=as_of)
+    ref = kb.parse_reference_key(query)
+    ref_no = article_no_of_key(ref[1]) if ref else None
+    if ref and ref_no is not None and (law is None or short_law_name(law) == ref[0]):
+        hit = kb.lookup(ref[0], ref_no, version=version, as_of=as_of, key=ref[1])
         if hit is not None and (domain is None or domain in hit.domains):
             out.append(hit)
     mask = passage_mask(snap, domain, law, as_of, version)

@@ -95,6 +95,16 @@ class Passage(BaseModel):
         return f"《{self.law}》{label}"
 
 
+def article_key(article_no: int, sub: int = 0) -> str:
+    """The key of an article within a law version: 47 -> '47', (120, 1) -> '120-1' (第一百二十条之一)."""
+    return f"{article_no}-{sub}" if sub else str(article_no)
+
+
+def is_passage_id(text: str) -> bool:
+    """Whether `text` is a passage id `law@version#key` (rather than, say, a reference 劳动合同法第四十七条)."""
+    return _ID_RE.match(text or "") is not None
+
+
 def passage_id(law: str, version: str, key: str) -> str:
     """The stable id of a stored passage: '<law>@<version>#<key>' (version 'undated' when unknown)."""
     return f"{law}@{version}#{key}"

@@ -131,9 +131,10 @@ def show_cmd(
     """Show one article, by law and article number."""
     kb = _open_kb()
     ref = kb.parse_reference(reference)
-    if ref is None:
+    key = kb.parse_reference_key(reference)
+    if ref is None or key is None:
         fail(f"cannot find a known law and 第X条 in {reference!r} (see `yiju kb list`)")
-    passage = kb.lookup(ref[0], ref[1], version=version, as_of=as_of)
+    passage = kb.lookup(ref[0], ref[1], version=version, as_of=as_of, key=key[1])
     if passage is None:
         fail(kb.lookup_failure(ref[0], ref[1], version=version, as_of=as_of))
     if as_json:
