@@ -14,6 +14,7 @@ from knowledge.database import Database, open_database
 
 AUDIT_FILE = "audit.sqlite"
 KEYS_FILE = "keys.sqlite"
+KB_FILE = "kb.sqlite"
 
 
 def shared(config: YijuConfig) -> bool:
@@ -29,6 +30,20 @@ def open_store_database(home: Path, config: YijuConfig, sqlite_name: str, **sqli
 
         return shared_postgres(config.database, max_connections=config.database_connections)
     return open_database(Path(home) / sqlite_name, **sqlite_options)
+
+
+def knowledge_base(home: Path, config: YijuConfig):
+    """The knowledge base of this data directory; its manifest (articles, versions, hashes, kb_version) in the
+    shared PostgreSQL database when one is configured, so every replica serves the same knowledge."""
+    from knowledge.kb import KnowledgeBase
+
+    database = open_store_database(home, config, KB_FILE) if config.database else None
+    try:
+        return KnowledgeBase.open(home, config.knowledge_config(), database=database)
+    except BaseException:
+        if database is not None:
+            database.close()
+        raise
 
 
 def key_store(home: Path, config: YijuConfig):

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge import shared_embedder
 from knowledge.classify import GUIDELINE, edition_family, resolve_domains
 from knowledge.config import StaticEmbedderConfig
 from knowledge.errors import KnowledgeError, LoadError, ProtectedText
 from knowledge.loaders import LoadedDoc
-from knowledge.manifest import ARTICLE_COLUMNS, split_domains
+from knowledge.manifest import ARTICLE_COLUMNS, UPSERT_ARTICLE, UPSERT_FILE, file_time, split_domains
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.migrations import sections_json
 from knowledge.progress import progress_bar
@@ -442,17 +443,12 @@ class Importer:
 
     def _commit_file(self, item: _Pending, rows: list[dict], changed: list[dict], removed: list[str]) -> None:
         cols = ARTICLE_COLUMNS.split(", ")
-        marks = ",".join("?" * len(cols))
         with self.manifest.transaction() as conn:
             if removed:
                 conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in removed])
-            conn.executemany(
-                f"INSERT OR REPLACE INTO articles({ARTICLE_COLUMNS}) VALUES ({marks})",
-                [tuple(r[c] for c in cols) for r in changed],
-            )
+            conn.executemany(UPSERT_ARTICLE, [tuple(r[c] for c in cols) for r in changed])
             conn.execute(
-                "INSERT OR REPLACE INTO files(path, file_hash, fmt, domain, n_articles, domain_arg, origin,"
-                " uploader, content_digest) VALUES (?,?,?,?,?,?,?,?,?)",
+                UPSERT_FILE,
                 (
                     item.key,
                     item.file_hash,
@@ -463,6 +459,7 @@ class Importer:
                     self.origin,
                     self.uploader,
                     self.manifest.digest_of_file(item.key),
+                    file_time(),
                 ),
             )
         # articles dropped from the file are never returned again; re-imported ones are no longer filtered
@@ -488,6 +485,7 @@ class Importer:
         cfg = self.config.embedder
         if not isinstance(cfg, StaticEmbedderConfig):
             return False
+        self.kb.embedder()  # a shared manifest: first fetch the embedder another replica trained
         stored = self.manifest.query("SELECT COUNT(*) AS n FROM articles")[0]["n"]
         incoming = sum(len(a) for p in pending for a in p.tokens)
         info_path = self.embedder_dir / "yiju_embedder.json"
@@ -520,6 +518,7 @@ class Importer:
         self.kb._embedder_loaded = True
         if stored:
             self._reembed_all(progress)
+        shared_embedder.publish(self.manifest, self.embedder_dir, self.kb._embedder.name)  # other replicas
         store = self._store_obj()
         if old_name != self.kb._embedder.name:
             store.drop_other_collections(self.kb._embedder.name)

@@ -20,10 +20,11 @@ from knowledge.config import (
     StaticEmbedderConfig,
 )
 from knowledge.curation import LawInfo, VersionInfo, list_laws
+from knowledge.database import Database
 from knowledge.errors import KnowledgeError, UnknownLaw
 from knowledge.ingest import Importer, ImportIssue, ImportReport
 from knowledge.loaders import short_law_name
-from knowledge.manifest import ARTICLE_COLUMNS, Manifest, row_to_passage
+from knowledge.manifest import ARTICLE_COLUMNS, UPSERT_LAW_SETTING, Manifest, row_to_passage
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.numerals import CN_NUM_CHARS, cn_to_int
 from knowledge.progress import progress_bar as _progress  # noqa: F401  (yiju eval retrieval imports it from here)
@@ -39,11 +40,13 @@ _REF_RE = re.compile(rf"第\s*([{CN_NUM_CHARS}0-9０-９]+)\s*条(?:\s*之\s*([�
 class KnowledgeBase:
     """Statutes and guideline passages with hybrid (dense + BM25) retrieval. Thread-safe."""
 
-    def __init__(self, home: Path, config: KnowledgeConfig) -> None:
+    def __init__(self, home: Path, config: KnowledgeConfig, database: str | Database | None = None) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.config = config
-        self.manifest = Manifest(self.home / "kb.sqlite")
+        # `database`: "" → kb.sqlite in `home`; a postgresql:// URL → the manifest every replica shares
+        self.database = database if isinstance(database, str) else getattr(database, "url", "")
+        self.manifest = Manifest(self.home / "kb.sqlite", database=database, home=self.home)
         self._write_lock = threading.RLock()  # one import/remove at a time
         self.serving = SnapshotHolder(
             lambda: retrieval.build_snapshot(self, self.kb_version), lambda: self.kb_version, self._write_lock
@@ -59,9 +62,12 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, home: Path, config: KnowledgeConfig | None = None) -> KnowledgeBase:
-        """Open (or create) the knowledge base under `home`."""
-        return cls(Path(home), config or KnowledgeConfig())
+    def open(
+        cls, home: Path, config: KnowledgeConfig | None = None, database: str | Database | None = None
+    ) -> KnowledgeBase:
+        """Open (or create) the knowledge base under `home`; its manifest in `database` (yiju.yaml
+        `database:`, a PostgreSQL URL shared by replicas) when given, else in `home`/kb.sqlite."""
+        return cls(Path(home), config or KnowledgeConfig(), database)
 
     def close(self) -> None:
         """Release the SQLite connection (after a background index build, if one runs, has finished)."""
@@ -88,7 +94,10 @@ class KnowledgeBase:
             return self._store
 
     def embedder(self):
-        """The embedder in use, or None (kind `none`, or static not trained yet)."""
+        """The embedder in use, or None (kind `none`, or static not trained yet). With a shared manifest
+        the corpus-trained embedder is the one the database names (fetched when another replica trained it)."""
+        if self.manifest.shared and isinstance(self.config.embedder, StaticEmbedderConfig):
+            self._follow_shared_embedder()
         if not self._embedder_loaded:
             cfg = self.config.embedder
             if isinstance(cfg, SentenceTransformerConfig):
@@ -105,6 +114,18 @@ class KnowledgeBase:
                 self._embedder = None
             self._embedder_loaded = True
         return self._embedder
+
+    def _follow_shared_embedder(self) -> None:
+        from knowledge import shared_embedder
+
+        wanted = shared_embedder.shared_name(self.manifest)  # cached ~1 s
+        loaded = self._embedder.name if self._embedder_loaded and self._embedder is not None else None
+        if not wanted or wanted == loaded:
+            return
+        with self._store_lock:
+            if wanted != shared_embedder.local_name(self.embedder_dir):
+                shared_embedder.fetch(self.manifest, self.embedder_dir, wanted)
+            self._embedder_loaded = False  # (re)load from the folder below
 
     def import_starter(self, progress: bool = False) -> ImportReport:
         """Import the packaged sample KB (labour law, social insurance, medical regulation; marked 示例)."""
@@ -231,11 +252,7 @@ class KnowledgeBase:
                 if domains is None:
                     conn.execute("DELETE FROM law_settings WHERE law=?", (name,))
                 else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO law_settings(law, domains, updated_by, updated_at)"
-                        " VALUES (?,?,?,?)",
-                        (name, joined, by, utc_now()),
-                    )
+                    conn.execute(UPSERT_LAW_SETTING, (name, joined, by, utc_now()))
                 conn.execute("UPDATE articles SET domain=?, domains=? WHERE law=?", (chosen[0], joined, name))
             self._refresh_version()
             self.serving.rebuild_now()  # in this thread: questions keep the old snapshot meanwhile

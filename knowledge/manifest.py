@@ -1,21 +1,28 @@
-"""The SQLite manifest (<home>/kb.sqlite): source files, articles (verbatim text, tokens, hashes), versions.
+"""The knowledge manifest: source files, articles (verbatim text, tokens, hashes), versions, kb_version.
 
 It is the record of what is in the knowledge base: re-imports compare against it, look-ups read it,
 and BM25 is rebuilt from the tokens stored here. Chroma only holds the vectors.
+
+It lives on the database helper (knowledge/database/): by default `<home>/kb.sqlite`; with yiju.yaml
+`database: postgresql://…` in the PostgreSQL database every replica shares, so an import through one
+server is what every other server serves (each rebuilds its BM25 view when the shared `kb_version`
+moves; see knowledge.serving) and the corpus-trained embedder travels with it (knowledge/shared_embedder.py).
+SQL here and in its callers is written once with `?` placeholders for both backends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from knowledge.migrations import apply_migrations
-from knowledge.private_files import private_database
+from knowledge.database import Database, Transaction, open_database
+from knowledge.migrations import MIGRATIONS_TABLE, adopt_first_release, kb_migrations
 from knowledge.types import Passage
 
 # The version stored for a law whose date is unknown (shown to users as '').
@@ -26,70 +33,142 @@ ARTICLE_COLUMNS = (
     " tokens, seq, sample, summary, kind, section, sections, effective_date, domains, family, origin, uploader,"
     " imported_at, file_hash, source_info"
 )
+_ARTICLE_COLUMN_LIST = ARTICLE_COLUMNS.split(", ")
+
+# Insert an article or replace every column of the stored one (both backends).
+UPSERT_ARTICLE = (
+    f"INSERT INTO articles({ARTICLE_COLUMNS}) VALUES ({','.join('?' * len(_ARTICLE_COLUMN_LIST))})"
+    " ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _ARTICLE_COLUMN_LIST if c != "id")
+)
+_FILE_COLUMNS = (
+    "path, file_hash, fmt, domain, n_articles, domain_arg, origin, uploader, content_digest, imported_at"
+)
+# Record an imported source file (replaces the stored record, import time included).
+UPSERT_FILE = (
+    f"INSERT INTO files({_FILE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _FILE_COLUMNS.split(", ") if c != "path")
+)
+UPSERT_LAW_SETTING = (
+    "INSERT INTO law_settings(law, domains, updated_by, updated_at) VALUES (?,?,?,?)"
+    " ON CONFLICT(law) DO UPDATE SET domains=excluded.domains, updated_by=excluded.updated_by,"
+    " updated_at=excluded.updated_at"
+)
+_UPSERT_META = (
+    "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+)
+
+# How long a replica trusts its last read of a shared meta value (kb_version, embedder name): every question
+# checks the version, and one round trip per question to PostgreSQL is not needed to notice an import
+# within a second. A SQLite manifest is read every time (a local read costs microseconds).
+SHARED_META_TTL_S = 1.0
+
+
+def file_time() -> str:
+    """The `files.imported_at` format (what SQLite's datetime('now') wrote): UTC 'YYYY-MM-DD HH:MM:SS'."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 
 
 class Manifest:
-    """Thread-safe access to kb.sqlite (one connection guarded by a lock; WAL so readers do not block)."""
+    """The manifest on a `Database` (SQLite file or shared PostgreSQL). Thread-safe.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        private_database(path)  # owner-only, WAL/SHM included (issue 14 item 5)
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
-        with self.lock:
-            self.migrations_applied = apply_migrations(self.conn, Path(path).parent)
+    `Manifest(path)` opens `<path>` as SQLite (the embedded default); `Manifest(database=url_or_db,
+    home=…)` uses a PostgreSQL URL or an open Database.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        database: str | Database | None = None,
+        home: Path | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        home = Path(home) if home is not None else (self.path.parent if self.path is not None else Path("."))
+        if isinstance(database, Database):
+            self.db = database
+        elif database:
+            self.db = open_database(str(database))
+        else:
+            if self.path is None:
+                raise ValueError("Manifest needs a SQLite path or a database")
+            self.db = open_database("", sqlite_file=self.path, synchronous="NORMAL", busy_timeout_s=10.0)
+        self.shared = self.db.dialect != "sqlite"
+        self._meta_cache: dict[str, tuple[float, str]] = {}
+        self._meta_lock = threading.Lock()
+        self.migrations_applied = self.db.migrate(
+            kb_migrations(home), MIGRATIONS_TABLE[self.db.dialect], adopt=adopt_first_release
+        )
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.db.dialect
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN … COMMIT under the lock (ROLLBACK on any error); yields the connection."""
-        with self.lock:
-            self.conn.execute("BEGIN")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction (committed at the end, rolled back on any error); `tx.execute(sql, params)`,
+        `tx.executemany(sql, rows)`. Reads through `query` in the same thread see its writes."""
+        with self.db.transaction() as tx:
+            yield tx
 
     def close(self) -> None:
-        """Close the connection."""
-        with self.lock:
-            self.conn.close()
+        """Release the database (a shared PostgreSQL pool closes with its last user)."""
+        self.db.close()
 
-    def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        """Run a read query under the lock."""
-        with self.lock:
-            return self.conn.execute(sql, tuple(params)).fetchall()
+    def query(self, sql: str, params: Iterable = ()) -> list[Any]:
+        """Run a read query; rows support row["col"], row[0], row.keys()."""
+        return self.db.read(sql, tuple(params))
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of a manifest table."""
+        return self.db.columns(table)
 
     def get_meta(self, key: str, default: str = "") -> str:
-        """A value from the meta table."""
-        rows = self.query("SELECT value FROM meta WHERE key=?", (key,))
-        return rows[0]["value"] if rows else default
+        """A value from the meta table (on a shared database, at most SHARED_META_TTL_S old)."""
+        if self.shared:
+            with self._meta_lock:
+                cached = self._meta_cache.get(key)
+            if cached is not None and time.monotonic() - cached[0] < SHARED_META_TTL_S:
+                return cached[1] if cached[1] is not None else default
+        row = self.db.read_one("SELECT value FROM meta WHERE key=?", (key,))
+        value = row["value"] if row is not None else None
+        if self.shared:
+            with self._meta_lock:
+                self._meta_cache[key] = (time.monotonic(), value)
+        return value if value is not None else default
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a meta value (autocommit)."""
-        with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+    def set_meta(self, key: str, value: str, tx: Transaction | None = None) -> None:
+        """Set a meta value (in `tx` when given, else in its own transaction)."""
+        if tx is not None:
+            tx.execute(_UPSERT_META, (key, value))
+        else:
+            with self.db.transaction() as own:
+                own.execute(_UPSERT_META, (key, value))
+        with self._meta_lock:
+            self._meta_cache.pop(key, None)
+
+    def fresh_meta(self, key: str, default: str = "") -> str:
+        """A meta value read now (never the cached one)."""
+        with self._meta_lock:
+            self._meta_cache.pop(key, None)
+        return self.get_meta(key, default)
 
     def file_hash(self, path: str) -> str | None:
         """The stored hash of a source file, or None if never imported."""
         rows = self.query("SELECT file_hash FROM files WHERE path=?", (path,))
         return rows[0]["file_hash"] if rows else None
 
-    def articles_of_file(self, path: str) -> dict[str, sqlite3.Row]:
+    def articles_of_file(self, path: str) -> dict[str, Any]:
         """Stored articles that came from `path`, by id."""
         return {
             r["id"]: r for r in self.query(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE file=?", (path,))
         }
 
-    def articles_by_ids(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
+    def articles_by_ids(self, ids: Iterable[str]) -> dict[str, Any]:
         """Stored articles for these ids (missing ids are absent from the result)."""
         ids = list(ids)
-        out: dict[str, sqlite3.Row] = {}
+        out: dict[str, Any] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))

@@ -1,31 +1,38 @@
-"""Named migrations of the knowledge manifest (kb.sqlite), applied in order, each once, each in a transaction.
+"""Named migrations of the knowledge manifest, applied in order, each once, each in a transaction, by the
+database helper (`Database.migrate`) on SQLite (kb.sqlite) or a shared PostgreSQL database.
 
 A knowledge base created by an older yiju opens and upgrades in place: its articles keep their ids and
 texts; what the new columns need is derived from what is stored (file path, title, domain). Never edit a
-migration that has shipped; append a new one.
+migration that has shipped; append a new one. Where the dialects differ (defaults, collations, BLOB/BYTEA)
+a migration has one step per dialect; PostgreSQL's text keys use the "C" collation so that ORDER BY id / law
+sorts exactly as SQLite does (code point order), whatever the server's locale.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from knowledge.classify import GUIDELINE, edition_family, kind_for_path, resolve_domains
+from knowledge.database import Migration, Transaction
 
-MIGRATIONS_TABLE = "_migrations"
+# Where applied migrations are recorded: kb.sqlite keeps the table it always had; in a shared PostgreSQL
+# database (beside the audit's and the keys' tables) the name says whose it is.
+MIGRATIONS_TABLE = {"sqlite": "_migrations", "postgresql": "kb_migrations"}
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
+def _run_script(conn: Any, script: str) -> None:
     """Run ';'-separated statements inside the caller's transaction (executescript would commit it)."""
     for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
 
 
-def m001_initial(conn: sqlite3.Connection, home: Path) -> None:
-    """The first release's tables: files, articles, meta."""
+def m001_initial(conn: Any, home: Path | None = None) -> None:
+    """The first release's tables: files, articles, meta (SQLite; `conn` is a transaction or a
+    sqlite3 connection)."""
     _run_script(
         conn,
         """
@@ -61,7 +68,32 @@ _M002_ARTICLE_COLUMNS = (
 )
 
 
-def m002_passage_metadata(conn: sqlite3.Connection, home: Path) -> None:
+M001_POSTGRESQL = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT COLLATE "C" PRIMARY KEY, file_hash TEXT NOT NULL, fmt TEXT, domain TEXT,
+    n_articles INTEGER NOT NULL,
+    imported_at TEXT NOT NULL DEFAULT (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT COLLATE "C" PRIMARY KEY, file TEXT COLLATE "C" NOT NULL, domain TEXT NOT NULL,
+    law TEXT COLLATE "C" NOT NULL, law_full TEXT,
+    version TEXT COLLATE "C" NOT NULL, article_no INTEGER, article_label TEXT, akey TEXT COLLATE "C",
+    chapter TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL, tokens TEXT NOT NULL, seq INTEGER,
+    sample INTEGER NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS articles_law ON articles(law, version, article_no);
+CREATE INDEX IF NOT EXISTS articles_file ON articles(file);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS embedder_files (
+    name TEXT NOT NULL, path TEXT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (name, path)
+)
+"""
+# embedder_files: the corpus-trained embedder of a shared manifest (knowledge/shared_embedder.py), its files by
+# embedder name, so every replica loads the one that embedded the vectors in the shared Chroma. A SQLite
+# manifest has the embedder beside it on disk and needs no such table.
+
+
+def m002_passage_metadata(conn: Any, home: Path) -> None:
     """Kind, guideline section path, effective date, every domain served, edition family and provenance
     (origin, uploader, import time, file hash) on every article; per-law domain choices of curators.
 
@@ -106,9 +138,7 @@ CREATE INDEX IF NOT EXISTS articles_family ON articles(family);
         conn.execute(
             "UPDATE articles SET kind=?, domains=?, family=?, origin=?, file_hash=?, imported_at=?,"
             " effective_date=CASE WHEN version='undated' THEN '' ELSE version END,"
-            " section=CASE WHEN ?=1 AND article_no IS NULL THEN COALESCE(chapter, '') ELSE '' END,"
-            " sections=CASE WHEN ?=1 AND article_no IS NULL AND COALESCE(chapter, '')<>''"
-            "   THEN json_array(chapter) ELSE '[]' END"
+            " section=CASE WHEN ?=1 AND article_no IS NULL THEN COALESCE(chapter, '') ELSE '' END"
             " WHERE file=? AND law=? AND domain=?",
             (
                 kind,
@@ -118,52 +148,52 @@ CREATE INDEX IF NOT EXISTS articles_family ON articles(family);
                 file_hash,
                 imported_at,
                 int(kind == GUIDELINE),
-                int(kind == GUIDELINE),
                 file,
                 law,
                 domain,
             ),
         )
+        if kind == GUIDELINE:  # a guideline's chapter was its heading path: the passage covers it
+            chapters = conn.execute(
+                "SELECT DISTINCT chapter FROM articles WHERE file=? AND law=? AND domain=?"
+                " AND article_no IS NULL AND COALESCE(chapter, '')<>''",
+                (file, law, domain),
+            ).fetchall()
+            for (chapter,) in chapters:
+                conn.execute(
+                    "UPDATE articles SET sections=? WHERE file=? AND law=? AND domain=? AND article_no IS NULL"
+                    " AND chapter=?",
+                    (sections_json([chapter]), file, law, domain, chapter),
+                )
     conn.execute("UPDATE files SET origin='local' WHERE path LIKE ? || '%'", (uploads,))
     if conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]:
         # the vectors' metadata lacks `domains`: the KnowledgeBase adds it on open (knowledge.kb)
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('vector_meta_stale', '1')")
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('vector_meta_stale', '1')"
+            " ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+        )
 
 
-MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection, Path], None]], ...] = (
-    ("m001_initial", m001_initial),
-    ("m002_passage_metadata", m002_passage_metadata),
-)
-
-
-def apply_migrations(conn: sqlite3.Connection, home: Path) -> list[str]:
-    """Apply every migration not yet recorded; returns the names applied now. A database made before
-    migrations were recorded (it has `articles` but no `_migrations`) counts as m001 applied."""
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
-        " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+def kb_migrations(home: Path) -> tuple[Migration, ...]:
+    """The manifest's migrations (`home` is the data directory: m002 tells uploads by their path)."""
+    return (
+        Migration("m001_initial", sqlite=m001_initial, postgresql=M001_POSTGRESQL),
+        Migration("m002_passage_metadata", both=partial(_m002_step, home=home)),
     )
-    done = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}").fetchall()}
-    if (
-        not done
-        and conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='articles'").fetchone()
-    ):
-        conn.execute(f"INSERT INTO {MIGRATIONS_TABLE}(name) VALUES ('m001_initial')")
-        done.add("m001_initial")
-    applied: list[str] = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            fn(conn, home)
-            conn.execute(f"INSERT INTO {MIGRATIONS_TABLE}(name) VALUES (?)", (name,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        applied.append(name)
-    return applied
+
+
+def _m002_step(tx: Transaction, *, home: Path) -> None:
+    m002_passage_metadata(tx, home)
+
+
+def adopt_first_release(tx: Transaction, done: set[str]) -> set[str]:
+    """A kb.sqlite made before migrations were recorded (it has `articles`, nothing recorded) counts as
+    m001 applied."""
+    if not done and tx.dialect == "sqlite":
+        row = tx.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='articles'").fetchone()
+        if row:
+            return done | {"m001_initial"}
+    return done
 
 
 def sections_json(sections: list[str]) -> str:

@@ -157,7 +157,7 @@ def bigram_index(kb: SearchableKB, version: str, n: int):
 
 
 def _columns(manifest: Manifest) -> set[str]:
-    return {r["name"] for r in manifest.query("PRAGMA table_info(articles)")}
+    return manifest.columns("articles")
 
 
 def build_rank_data(kb: SearchableKB, version: str, bigram) -> RankData:

@@ -7,14 +7,13 @@
     replicas.stop()                                      # every server, then chroma, by PID
 
 Each replica has its own data directory with a yiju.yaml naming the shared database and the Chroma server,
-as separate machines would.
+as separate machines would: the knowledge manifest and the trained embedder are in the database, so
+replica 0's import is what every replica serves (nothing is copied between data directories).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +82,6 @@ class ReplicaSet:
         run_cli(self.homes[0], "kb", "import", "--starter")
         if extra_import is not None:
             run_cli(self.homes[0], "kb", "import", str(extra_import))
-        for home in self.homes[1:]:
-            copy_local_knowledge(self.homes[0], home)
         for i in range(self.n):
             self.start_replica(i)
         return self
@@ -118,18 +115,3 @@ class ReplicaSet:
             if proc is not None:
                 stop_server(proc)
         self.chroma.stop()
-
-
-def copy_local_knowledge(source: Path, dest: Path) -> None:
-    """The parts of a knowledge base that are still per machine (the manifest file and the trained embedder)
-    copied from the replica that imported (a consistent SQLite backup, not a file copy)."""
-    src_db = sqlite3.connect(source / "kb.sqlite")
-    dst_db = sqlite3.connect(dest / "kb.sqlite")
-    try:
-        src_db.backup(dst_db)
-    finally:
-        src_db.close()
-        dst_db.close()
-    os.chmod(dest / "kb.sqlite", 0o600)
-    if (source / "embedder").is_dir():
-        shutil.copytree(source / "embedder", dest / "embedder", dirs_exist_ok=True)

@@ -23,14 +23,14 @@ def _open_kb():
     """Open the knowledge base of the current data directory with its configured store and embedder."""
     from assistant.config import load_config
     from assistant.errors import ConfigError
+    from assistant.stores import knowledge_base
+    from knowledge.database import DatabaseError
     from knowledge.errors import KnowledgeError
-    from knowledge.kb import KnowledgeBase
 
     h = home()
     try:
-        cfg = load_config(None, h).knowledge_config()
-        return KnowledgeBase.open(h, cfg)
-    except (ConfigError, KnowledgeError) as exc:
+        return knowledge_base(h, load_config(None, h))
+    except (ConfigError, KnowledgeError, DatabaseError) as exc:
         fail(str(exc))
 
 

@@ -92,14 +92,13 @@ class Pipeline(RetrieveStep, GenerateVerifyStep, FinishStep):
     @classmethod
     def from_home(cls, home: Path, config: YijuConfig | None = None) -> Pipeline:
         """The production wiring: KB, audit store, domains, policies and generator from one data directory."""
-        from assistant.stores import audit_store
-        from knowledge.kb import KnowledgeBase
+        from assistant.stores import audit_store, knowledge_base
 
         home = Path(home)
         config = config or load_config(None, home)
         domains = load_domains([p if p.is_absolute() else home / p for p in config.domains_dirs])
         policies = load_policies(domains)
-        kb = KnowledgeBase.open(home, config.knowledge_config())
+        kb = knowledge_base(home, config)
         masker = combined_masker(policies.values())
         audit = audit_store(home, config, mask_pii=masker)
         generator = build_generator(config.generator_config(), home)

@@ -114,6 +114,10 @@ class Database:
     def table_exists(self, name: str) -> bool:
         raise NotImplementedError
 
+    def columns(self, table: str) -> set[str]:
+        """The column names of `table` (empty when it does not exist)."""
+        raise NotImplementedError
+
     def __enter__(self) -> Database:
         return self
 

@@ -198,6 +198,14 @@ class PostgresDatabase(Database):
     def table_exists(self, name: str) -> bool:
         return bool(self.read_one("SELECT to_regclass(?) IS NOT NULL", (name,))[0])
 
+    def columns(self, table: str) -> set[str]:
+        rows = self.read(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {r[0] for r in rows}
+
     def acquire(self) -> PostgresDatabase:
         """One more user of this shared pool (see `open_database`)."""
         with self._refs_lock:

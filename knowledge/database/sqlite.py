@@ -21,6 +21,7 @@ from knowledge.database.core import (
     IntegrityError,
     ThreadDepth,
     UniqueViolation,
+    _check_identifier,
 )
 from knowledge.private_files import private_database
 
@@ -146,6 +147,10 @@ class SqliteDatabase(Database):
             self.read_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
             is not None
         )
+
+    def columns(self, table: str) -> set[str]:
+        _check_identifier(table)
+        return {r["name"] for r in self.read(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""

@@ -3,6 +3,8 @@ Chroma server (`chroma run`), both started here on 127.0.0.1 and stopped by PID.
 
 - a question answered on A and held for review is approved through B and fetched through A;
 - a key revoked on B is refused on A; the anonymous rate limit is one limit over both;
+- a law imported through A is looked up and cited on B (one knowledge manifest in the database, B rebuilds its
+  BM25 view when the shared kb_version moves, the embedder comes from the database);
 - kill -9 of one replica mid-burst loses nothing that was answered, and the other keeps serving.
 """
 
@@ -98,23 +100,25 @@ def test_anonymous_rate_limit_is_one_limit_over_both_replicas(replicas: ReplicaS
     assert all(code == 429 for _, code in codes[len(allowed) :]), codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the knowledge manifest still lives in each replica's kb.sqlite (issue 16 item 2, next step)",
-)
 def test_law_imported_through_a_is_answered_on_b(replicas: ReplicaSet) -> None:
     a, b = replicas.urls
     curator = replicas.create_key("curator", "replica-curator")
+    clinic = replicas.create_key("clinic", "replica-clinic")
     files = [("files", ("副本测试法(2026-01-01).md", STATUTE.encode(), "text/markdown"))]
     imported = httpx.post(f"{a}/v1/kb/import", files=files, headers=_auth(curator), timeout=300)
     assert imported.status_code == 200, imported.text
+    found = httpx.get(f"{b}/v1/kb/laws/副本测试法/articles/2", headers=_auth(curator), timeout=30)
+    assert found.status_code == 200 and "其他副本" in found.text, found.text  # the shared manifest: at once
+    question = {"question": "在一个副本导入的法规，其他副本可以按法规名称和条号检索到原文吗？"}
     deadline = time.monotonic() + 60
-    while True:
-        found = httpx.get(f"{b}/v1/kb/laws/副本测试法/articles/2", headers=_auth(curator), timeout=30)
-        if found.status_code == 200 or time.monotonic() > deadline:
+    while True:  # B notices the new kb_version within ~1 s and rebuilds its BM25 view in the background
+        body = httpx.post(f"{b}/v1/ask", json=question, headers=_auth(clinic), timeout=60).json()
+        cited = [c for c in body.get("citations", []) if "副本测试法" in c.get("law", "")]
+        if cited or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert found.status_code == 200 and "其他副本" in found.text
+    assert cited, body
+    assert any("其他副本" in (c.get("text") or "") for c in cited), cited
 
 
 def test_kill_9_of_one_replica_mid_burst_loses_nothing(replicas: ReplicaSet) -> None:
