@@ -15,7 +15,7 @@ harmful (refused) and flag-triggering (held for review) questions from `--client
 * saves a latency histogram to bench/out/load_latency.png.
 
 With a temp home (the default) the starter KB is imported plus one small sample guideline whose
-extractive answer says 确诊, so the medical output intercept is exercised as well as the injection hold.
+extractive answer tells the asker 您已确诊为…, so the medical output intercept is exercised as well as the injection hold.
 With `--replicas N` a throw-away PostgreSQL cluster (fsync on, as in production) and a `chroma run` server
 are started on 127.0.0.1, N servers share them (tests/replica_harness.py), and client i talks to replica
 i mod N; everything is stopped by PID at the end.
@@ -53,8 +53,9 @@ from tests.server_harness import (  # noqa: E402 - after the sys.path fix above
 
 OUT_DIR = REPO_ROOT / "bench" / "out"
 
-# A bench-only sample guideline (not a real regulation): its article 2 makes the extractive answer say
-# 确诊, which the medical policy's `definitive_diagnosis` intercept holds for review.
+# A bench-only sample guideline (not a real regulation): its article 2 makes the extractive answer tell the
+# asker 您已确诊为…, a diagnosis of the person asking, which the medical policy's `definitive_diagnosis`
+# intercept holds for review (a guideline's own wording about diagnosis, e.g. 检测阳性即可确诊, is not held).
 SAMPLE_GUIDELINE_NAME = "流感诊疗示例规范.md"
 SAMPLE_GUIDELINE = """# 流感诊疗示例规范
 
@@ -64,13 +65,13 @@ SAMPLE_GUIDELINE = """# 流感诊疗示例规范
 
 第一条 本规范为 yiju 负载测试用示例文本，不是真实法规。
 
-第二条 医师接诊发热伴咳嗽的患者，结合流感病毒核酸检测阳性结果，即可确诊为流行性感冒，并按照流感诊疗方案给予抗病毒治疗。
+第二条 流感病毒核酸检测阳性的发热患者，医师可以告知：您已确诊为流行性感冒，应当按照流感诊疗方案接受抗病毒治疗。
 
 第三条 流感患者应当居家休息，多饮水，避免前往人群密集场所。
 """
 
 # (kind, question). Kinds: legal / medical (answered from the starter KB), harmful (refused by the input
-# policy), flag (held for review: an injection in the question, or a 确诊 statement in the answer).
+# policy), flag (held for review: an injection in the question, or a diagnosis of the asker in the answer).
 QUESTIONS: list[tuple[str, str]] = [
     ("legal", "公司拖欠工资，劳动者可以解除劳动合同吗？"),
     ("legal", "劳动合同法第四十七条的内容是什么？"),
@@ -193,12 +194,18 @@ def review_race(urls: list[str], key: str, turn_ids: list[str], contenders: int 
     headers = {"Authorization": f"Bearer {key}"}
     for turn_id in turn_ids:
         barrier = threading.Barrier(contenders)
+        # An edit is verified before it can win (its 【依据】 must be articles the turn retrieved): the
+        # editors release the turn's own verified answer, so every contender is a valid decision.
+        turn = httpx.get(f"{urls[0]}/v1/audit/turns/{turn_id}", headers=headers, timeout=30).json()
+        edited = str(turn.get("final_answer") or "")
 
-        def decide(i: int, turn_id: str = turn_id, barrier: threading.Barrier = barrier) -> int:
+        def decide(
+            i: int, turn_id: str = turn_id, barrier: threading.Barrier = barrier, edited: str = edited
+        ) -> int:
             decision = ("approve", "reject", "edit")[i % 3]
             body = {"note": f"bench reviewer {i}"}
             if decision == "edit":
-                body["edited_answer"] = "【分类】劳动争议\n【要点】\n1. 审核后的答复"
+                body["edited_answer"] = edited
             with httpx.Client(base_url=urls[i % len(urls)], headers=headers, timeout=30) as c:
                 barrier.wait()
                 return c.post(f"/v1/audit/{turn_id}/{decision}", json=body).status_code
