@@ -213,3 +213,17 @@ def test_unsure_route_offers_the_other_domain_in_one_click(chat) -> None:
     )
     # The switched answer replaces the unsure one: one question, one answer on screen.
     assert chat.locator("#chat-history [data-testid=user]").count() == 1 and answers(chat).count() == 1
+
+
+def test_medical_question_cites_a_guideline_section_expanded_verbatim(chat, artifacts_dir: Path) -> None:
+    """Issue 9: a medical answer cites a guideline by its section, and the citation opens to its text."""
+    answer = send(chat, "被狗咬伤了，伤口应该怎么处理？要打疫苗吗？")
+    assert "领域：医疗" in answer and "【依据】" in answer
+    titles = citation_titles(chat)
+    wound = [t for t in titles if t.startswith("《狂犬病暴露预防处置要点（示例）》") and "三、伤口处置" in t]
+    assert wound, titles
+    chat.locator("#chat-history .thought-group .title", has_text="三、伤口处置").first.click()
+    chat.locator("#chat-history").get_by_text(
+        "流动清水交替彻底冲洗伤口约15分钟", exact=False
+    ).first.wait_for()
+    chat.screenshot(path=str(artifacts_dir / "chat-guideline-citation.png"), full_page=True)
