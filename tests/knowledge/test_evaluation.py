@@ -97,6 +97,27 @@ def test_load_errors_name_file_and_line(tmp_path: Path) -> None:
     assert load_eval_set(f)[0].gold[0].is_section
 
 
+def test_quality_sets_governing_article_is_the_gold(tmp_path: Path) -> None:
+    """tests/quality/legal_everyday.jsonl rows name the article to cite first `governing`: it is the gold."""
+    f = tmp_path / "everyday.jsonl"
+    row = {
+        "id": "L01",
+        "question": "劳动合同到期后公司不续签，员工能拿到经济补偿吗？",
+        "governing": [{"law": "劳动合同法", "article_no": 46}],
+        "also": [{"law": "劳动合同法", "article_no": 44}],
+    }
+    f.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    (item,) = load_eval_set(f)
+    assert [(g.law, g.article_no) for g in item.gold] == [("劳动合同法", 46)]
+    # an explicit gold wins over governing
+    item = EvalItem.model_validate({**row, "gold": [{"law": "劳动合同法", "article_no": 47}]})
+    assert item.gold[0].article_no == 47
+    # the checked-in set loads as it is
+    shipped = Path(__file__).resolve().parents[1] / "quality" / "legal_everyday.jsonl"
+    if shipped.exists():
+        assert len(load_eval_set(shipped)) >= 40
+
+
 def test_renumbered_gold_counts_only_with_its_texts() -> None:
     """LawBench cites 公司法 by its pre-2024 numbers: the same provision under its new number counts only when
     the gold article's texts are given (bench and `--renumbered`), never by default."""
