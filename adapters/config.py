@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters.errors import TrainConfigError
+from knowledge.yamlfile import YamlFileError, load_yaml
 
 DEFAULT_HOME = Path("~/.local/share/yiju")
 
@@ -205,9 +206,9 @@ def load_config(
         if not path.is_file():
             raise TrainConfigError(f"config file not found: {path}")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except yaml.YAMLError as exc:
-            raise TrainConfigError(f"{path}: not valid YAML: {exc}") from exc
+            loaded = load_yaml(path)
+        except YamlFileError as exc:  # names the file and the line (syntax, duplicate key, unreadable)
+            raise TrainConfigError(str(exc)) from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from knowledge.errors import YijuError
 
-class AdapterError(Exception):
+
+class AdapterError(YijuError):
     """Base class for errors the trainer reports to users as plain text."""
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import ConfigError
+from knowledge.yamlfile import YamlFileError, load_yaml
 
 
 class ServerConfig(BaseModel):
@@ -127,11 +127,9 @@ def load_config(path: Path | None, home: Path) -> YijuConfig:
     if not candidate.exists():
         raise ConfigError(f"{candidate}: config file not found")
     try:
-        data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{candidate}: not valid YAML: {exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
+        data = load_yaml(candidate) or {}
+    except YamlFileError as exc:  # names the file and the line (syntax, duplicate key, unreadable)
+        raise ConfigError(str(exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{candidate}: top level must be a mapping")
     problems: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assistant.errors import YijuError
+from assistant.errors import UserFacingError
 
 ENV_VAR = "YIJU_HOME"
 
@@ -52,5 +52,5 @@ def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
     return home
 
 
-class HomeError(YijuError):
+class HomeError(UserFacingError):
     """The data directory cannot be created or written."""

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.grounding import AnswerFormatError, ground_text, render
+from knowledge.errors import YijuError
 from knowledge.types import Passage
 from safety.audit import ReviewConflict, ReviewNotFound
 from safety.types import Citation, Decision
@@ -31,7 +32,7 @@ from safety.types import Citation, Decision
 MAX_PICKS = 20
 
 
-class ReleaseError(ValueError):
+class ReleaseError(YijuError, ValueError):
     """A decision that cannot be released as asked; the message is for the reviewer (Chinese)."""
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-class KnowledgeError(Exception):
+class YijuError(Exception):
+    """The root of every error yiju raises on purpose, in every package (knowledge, safety, adapters,
+    assistant, ui). It lives here, at the bottom of the import chain, so each package can derive from it;
+    `except YijuError` catches what yiju itself reports, never a bug."""
+
+
+class KnowledgeError(YijuError):
     """Base class for knowledge-base errors reported to users as plain text."""
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from knowledge.errors import YijuError
 from safety.policy import SafetyPolicy, builtin_policies, load_policy
 from safety.types import Question
 
 
-class EvalSetError(ValueError):
+class EvalSetError(YijuError, ValueError):
     """The evaluation file is missing or has a bad line (the message names file and line)."""
 
 

@@ -16,10 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from knowledge.errors import YijuError
 from knowledge.types import Passage
+from knowledge.yamlfile import YamlFileError, line_of, load_yaml_mapping, read_yaml_text
 from safety.config import (
     ClassifierConfig,
     ComposeRule,
@@ -44,7 +45,7 @@ POLICY_DIR = Path(__file__).resolve().parent / "policies"
 _RANK = {"allow": 0, "amend": 1, "flag": 2, "refuse": 3}
 
 
-class PolicyError(ValueError):
+class PolicyError(YijuError, ValueError):
     """A policy file is missing or invalid (the message names the file, line and field)."""
 
 
@@ -59,8 +60,8 @@ def check_rule_kinds(config: PolicyConfig, source: Path | None = None) -> None:
     where = ""
     if source is not None:
         try:
-            line = _line_of(source.read_text(encoding="utf-8"), ("rules",))
-        except OSError:
+            line = line_of(read_yaml_text(source), ("rules",))
+        except YamlFileError:
             line = None
         where = f"{source}{':' + str(line) if line else ''}: "
     raise PolicyError(
@@ -280,47 +281,11 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _line_of(text: str, loc: Sequence[Any]) -> int | None:
-    """1-based line of the YAML node at pydantic error location `loc` (best effort)."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if k.value == key:
-                    line = k.start_mark.line + 1
-                    nxt = v
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _read_yaml(path: Path) -> tuple[dict, str]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PolicyError(f"{path}: cannot read policy file: {e}") from e
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{path}{where}: invalid YAML: {getattr(e, 'problem', e)}") from e
-    if not isinstance(data, dict):
-        raise PolicyError(f"{path}:1: a policy file must be a mapping, got {type(data).__name__}")
-    return data, text
+        return load_yaml_mapping(path, "policy file")
+    except YamlFileError as e:  # names the file and the line (syntax, duplicate key, unreadable)
+        raise PolicyError(str(e)) from e
 
 
 def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
@@ -368,7 +333,7 @@ def _validate(path: Path, raw: dict) -> PolicyConfig:
         problems = []
         for err in e.errors():
             loc = err["loc"]
-            line = _line_of(text, loc)
+            line = line_of(text, loc)
             field = ".".join(str(x) for x in loc)
             value = err.get("input")
             shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__

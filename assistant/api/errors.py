@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.errors import ConfigError, DomainError, GeneratorError, YijuError
+from assistant.errors import ConfigError, DomainError, GeneratorError, UserFacingError
 from knowledge.database import DatabaseUnavailable
-from knowledge.errors import KnowledgeError, StoreUnavailable, UnknownLaw
+from knowledge.errors import KnowledgeError, StoreUnavailable, UnknownLaw, YijuError
 from safety.audit import ReviewConflict, ReviewNotFound, SelfReview
 
 # The `type` of `{"error": {"type", "code", "message"}}` for each status the service answers with.
@@ -33,7 +33,7 @@ ERROR_TYPES: dict[int, str] = {
 INTERNAL_MESSAGE = "internal error; the incident was logged on the server"
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(YijuError, PermissionError):
     """A missing, invalid or revoked key, or a key whose role may not do this (see `auth.authorize`).
 
     A PermissionError, so the screens can show it as it is; `status` is 401 (who are you?) or 403
@@ -65,7 +65,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule((UnknownLaw,), 404),
     ErrorRule((GeneratorError,), 503, lambda e: f"answer generator unavailable: {e}"),
     ErrorRule((DomainError, ConfigError), 400),
-    ErrorRule((KnowledgeError, YijuError), 400),
+    ErrorRule((KnowledgeError, UserFacingError), 400),
 )
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.database import Database, Migration, Transaction, UniqueViolation, open_database
+from knowledge.errors import YijuError
 
 Role = Literal["clinic", "curator", "reviewer", "admin"]
 ROLES: tuple[str, ...] = ("clinic", "curator", "reviewer", "admin")
@@ -35,7 +36,7 @@ class KeyInfo(BaseModel):
     revoked: bool = False
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(YijuError):
     """Raised for bad key-store requests (unknown role, unknown key id)."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from knowledge.errors import YijuError
+
 TEXT_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".jsonl", ".csv", ".html", ".htm"})
 # Guideline documents: checked by their own structure below, never by the text checks.
 DOCUMENT_SUFFIXES: frozenset[str] = frozenset({".pdf", ".docx"})
@@ -41,7 +43,7 @@ MAX_NAME_CHARS = 200
 MAX_FILES_PER_UPLOAD = 500
 
 
-class UploadRejected(Exception):
+class UploadRejected(YijuError):
     """An upload that must be refused; `status` is the HTTP status to answer with."""
 
     def __init__(self, filename: str, message: str, status: int = 400) -> None:

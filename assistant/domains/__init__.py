@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import DomainError
+from knowledge.yamlfile import YamlFileError, load_yaml
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 DOMAIN_FILE = "domain.yaml"
@@ -167,13 +167,9 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
 def load_domain_file(path: Path) -> DomainSpec:
     """Load and validate one domain.yaml; errors name the file (and line for YAML errors) and fields."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise DomainError(f"{path}{where}: not valid YAML: {exc}") from exc
-    except OSError as exc:
-        raise DomainError(f"{path}: cannot read: {exc}") from exc
+        data = load_yaml(path)
+    except YamlFileError as exc:  # names the file and the line (syntax, duplicate key, unreadable)
+        raise DomainError(str(exc)) from exc
     if not isinstance(data, dict):
         raise DomainError(f"{path}: top level must be a mapping")
     try:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from knowledge.errors import YijuError
+
 Dialect = Literal["sqlite", "postgresql"]
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
 
 
-class DatabaseError(Exception):
+class DatabaseError(YijuError):
     """A database operation failed (the message names the database; the driver's error is the cause)."""
 
 

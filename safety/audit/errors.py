@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from knowledge.errors import YijuError
 
-class AuditError(Exception):
+
+class AuditError(YijuError):
     """Base class for audit-store errors."""
 
 

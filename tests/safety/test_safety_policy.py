@@ -320,7 +320,7 @@ def test_bad_policy_errors_name_file_line_field(tmp_path: Path) -> None:
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match=r"broken.yaml:\d+: invalid YAML"):
+    with pytest.raises(PolicyError, match=r"broken.yaml:\d+: not valid YAML"):
         load_policy(broken)
 
     rules = tmp_path / "rules.yaml"
