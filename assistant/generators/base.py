@@ -6,7 +6,8 @@ user directly: the pipeline parses, verifies and safety-checks whatever it retur
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,7 +42,8 @@ class GenParams(BaseModel):
 
 @runtime_checkable
 class Generator(Protocol):
-    """extractive | transformers_peft | openai_compat (or a test's queued generator)."""
+    """extractive | transformers_peft | openai_compat (or a test's queued generator): every method here is
+    one the pipeline calls."""
 
     kind: str
 
@@ -50,12 +52,21 @@ class Generator(Protocol):
         """Model identifier recorded in the audit trail."""
         ...
 
-    def generate(self, messages: Sequence[Message], params: GenParams) -> str:
-        """Return the whole answer text. Raises `assistant.errors.GeneratorError` on backend failure."""
+    def resolve_adapter(self, adapter: str | None) -> str | None:
+        """The adapter that really runs for a requested one: its name, or None for the base model (no
+        adapter of that name). Raises `GeneratorError` for a corrupt adapter directory."""
         ...
 
-    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
-        """Yield the answer text in pieces (concatenated, equal to `generate`'s result)."""
+    def adapter_path(self, adapter: str | None) -> Path | None:
+        """The directory the adapter's weights were loaded from (the audit reads its manifest), or None
+        when the backend has no directories (served models, extractive)."""
+        ...
+
+    def generate(self, messages: Sequence[Message], params: GenParams) -> str:
+        """Return the whole answer text. Raises `assistant.errors.GeneratorError` on backend failure.
+
+        There is no token streaming: the pipeline releases text only after citation verification and the
+        output check (`Pipeline.ask_stream` streams the checked answer)."""
         ...
 
     def close(self) -> None:

@@ -66,7 +66,11 @@ class OpenAICompatConfig(_Base):
     connect_timeout_s: float = Field(default=3.0, gt=0)
     max_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    stream: bool = Field(default=True, description="Use SSE streaming for ask_stream")
+    stream: bool = Field(
+        default=True,
+        description="Ignored; kept so older yiju.yaml files still load. Answers are released only after "
+        "citation verification and the output check (Pipeline.ask_stream), never streamed from the backend",
+    )
 
 
 GeneratorConfig = Annotated[

@@ -13,8 +13,9 @@ clauses) its points came from, so its citations always verify. Deterministic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from assistant.domains import DomainSpec
 from assistant.generators.base import GenParams, Message
@@ -239,9 +240,13 @@ class ExtractiveGenerator:
         answer = self.answer(params.question, params.passages, params.domain, params.term_weights)
         return render(answer, with_text=False)
 
-    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
-        """Yield the answer line by line."""
-        yield from self.generate(messages, params).splitlines(keepends=True)
+    def resolve_adapter(self, adapter: str | None) -> str | None:
+        """No adapters: the composer always runs as itself."""
+        return None
+
+    def adapter_path(self, adapter: str | None) -> Path | None:
+        """No adapter directories."""
+        return None
 
     def close(self) -> None:
         """Nothing to release."""

@@ -8,9 +8,9 @@ the pipeline then falls back to the extractive answer or reports an error, and a
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
@@ -20,7 +20,7 @@ from assistant.generators.config import OpenAICompatConfig
 
 
 class OpenAICompatGenerator:
-    """Chat completions over HTTP (httpx), streaming via server-sent events."""
+    """Chat completions over HTTP (httpx)."""
 
     kind = "openai_compat"
 
@@ -86,36 +86,9 @@ class OpenAICompatGenerator:
             raise GeneratorError(f"unexpected message content from {self.config.base_url}: {content!r}"[:300])
         return content
 
-    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
-        """Yield content deltas from the SSE stream (`data: {...}` lines until `data: [DONE]`)."""
-        if not self.config.stream:
-            yield self.generate(messages, params)
-            return
-        try:
-            with self._client.stream(
-                "POST", "chat/completions", json=self._payload(messages, params, stream=True)
-            ) as resp:
-                if resp.status_code >= 400:
-                    resp.read()
-                    resp.raise_for_status()
-                for line in resp.iter_lines():
-                    if not line.startswith("data:"):
-                        continue  # comments (": keep-alive"), event names, blank separators
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        return
-                    try:
-                        chunk = json.loads(payload)
-                        delta = chunk["choices"][0].get("delta") or {}
-                    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-                        raise GeneratorError(
-                            f"malformed stream chunk from {self.config.base_url}: {payload[:200]}"
-                        ) from exc
-                    piece = delta.get("content")
-                    if piece:
-                        yield piece
-        except httpx.HTTPError as exc:
-            raise self._fail(exc) from exc
+    def adapter_path(self, adapter: str | None) -> Path | None:
+        """Served models have no local adapter directory (the audit records the served name)."""
+        return None
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

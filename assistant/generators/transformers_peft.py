@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,36 +220,6 @@ class TransformersPeftGenerator:
                 raise GeneratorError(f"generation failed: {exc}") from exc
         new_tokens = out[0, inputs["input_ids"].shape[1] :]
         return self._tokenizer.decode(new_tokens, skip_special_tokens=True)
-
-    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
-        """Yield decoded text pieces as they are generated (TextIteratorStreamer + a worker thread)."""
-        import torch
-        from transformers import TextIteratorStreamer
-
-        self.load()
-        streamer = TextIteratorStreamer(
-            self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
-        )
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            # The lock is held for the whole generation: another request must not switch the adapter mid-way.
-            with self._lock:
-                try:
-                    inputs = self._inputs(messages, params)
-                    with self._activate(params.adapter), torch.inference_mode():
-                        self._model.generate(**inputs, **self._gen_kwargs(params), streamer=streamer)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer thread
-                    errors.append(exc)
-                    streamer.end()
-
-        worker = threading.Thread(target=work, name="yiju-generate", daemon=True)
-        worker.start()
-        yield from (piece for piece in streamer if piece)
-        worker.join()
-        if errors:
-            exc = errors[0]
-            raise exc if isinstance(exc, GeneratorError) else GeneratorError(f"generation failed: {exc}")
 
     def generate_batch(
         self, requests: Sequence[tuple[Sequence[Message], str | None]], params: GenParams

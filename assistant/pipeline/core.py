@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,10 +151,7 @@ class Pipeline(RetrieveStep, GenerateVerifyStep, FinishStep):
 
     def close(self) -> None:
         """Release the generator (model memory, HTTP clients)."""
-        for part in (self.generator,):
-            closer: Callable[[], None] | None = getattr(part, "close", None)
-            if closer:
-                closer()
+        self.generator.close()
 
     # ------------------------------------------------------------------ public API
     def ask(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.domains import DomainSpec
-from assistant.generators import GenParams
+from assistant.generators import Generator, GenParams
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding import AnswerFormatError, ground, normalise_category, parse, render
 from assistant.pipeline.base import PipelineBase, is_store_unavailable, log
@@ -24,8 +24,8 @@ class GenerateVerifyStep(PipelineBase):
 
     def _generate_answer(self, state: TurnState, spec: DomainSpec, basis: list[Passage]) -> Answer | None:
         gen = self.generator
-        state.generator_kind = getattr(gen, "kind", type(gen).__name__)
-        state.generator_model = str(getattr(gen, "model_name", ""))
+        state.generator_kind = gen.kind
+        state.generator_model = str(gen.model_name)
         uses_adapter = state.generator_kind not in ("extractive",)
         state.adapter = spec.adapter if uses_adapter else None
         messages = build_messages(state.query, spec, basis)
@@ -37,11 +37,10 @@ class GenerateVerifyStep(PipelineBase):
             term_weights=state.weights,
         )
         try:
-            resolver = getattr(gen, "resolve_adapter", None)
-            if resolver is not None and state.adapter is not None:
+            if state.adapter is not None:
                 # What really runs (None = base model when no adapter exists for the domain); raises for a
                 # corrupt adapter directory, which lands in the fallback below.
-                state.adapter = resolver(state.adapter)
+                state.adapter = gen.resolve_adapter(state.adapter)
                 params = params.model_copy(update={"adapter": state.adapter})
                 state.adapter_label, state.adapter_version = self._adapter_identity(gen, state.adapter)
             raw = gen.generate(messages, params)
@@ -123,13 +122,12 @@ class GenerateVerifyStep(PipelineBase):
         state.flag("amended")
         return self._with_disclaimer(answer, spec, policy)
 
-    def _adapter_identity(self, gen: Any, adapter: str | None) -> tuple[str, str]:
+    def _adapter_identity(self, gen: Generator, adapter: str | None) -> tuple[str, str]:
         """(name, version) from the manifest of the adapter directory the generator really loaded.
 
         ("", "") when the generator has no directories (served models) or the folder has no manifest; the
         audit then records the generator's adapter name (and the registry fallback below)."""
-        locate = getattr(gen, "adapter_path", None)
-        path = locate(adapter) if locate is not None and adapter is not None else None
+        path = gen.adapter_path(adapter) if adapter is not None else None
         if path is None:
             return "", ""
         key = Path(path).resolve()

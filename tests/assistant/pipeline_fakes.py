@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from assistant.errors import GeneratorError
 from assistant.generators.base import GenParams, Message
@@ -33,17 +33,16 @@ class QueuedGenerator:
             raise value
         return value
 
+    def adapter_path(self, adapter: str | None) -> None:
+        """No adapter directories: nothing to read a manifest from."""
+        return None
+
     def generate(self, messages: Sequence[Message], params: GenParams) -> str:
         self.calls.append((list(messages), params))
         out = self.outputs.pop(0) if len(self.outputs) > 1 else self.outputs[0]
         if isinstance(out, Exception):
             raise out
         return out
-
-    def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str]:
-        text = self.generate(messages, params)
-        for i in range(0, len(text), 7):
-            yield text[i : i + 7]
 
     def close(self) -> None:
         pass

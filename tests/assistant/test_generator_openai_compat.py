@@ -108,14 +108,6 @@ def test_adapter_model_mapping_and_switch_off(server: Stub) -> None:
     off.close()
 
 
-def test_streaming_sse(server: Stub) -> None:
-    gen = build_generator(OpenAICompatConfig(base_url=server.base_url))
-    pieces = list(gen.stream(MESSAGES, GenParams(adapter="legal")))
-    gen.close()
-    assert len(pieces) > 5 and "".join(pieces) == LEGAL_ANSWER
-    assert server.requests()[-1]["stream"] is True
-
-
 def test_http_error_and_timeout_are_generator_errors(tmp_path: Path) -> None:
     stub = _start(tmp_path, {"broken": "!500", "slow": "!sleep:3", "*": "x"})
     try:
@@ -124,8 +116,6 @@ def test_http_error_and_timeout_are_generator_errors(tmp_path: Path) -> None:
             gen.generate(MESSAGES, GenParams(adapter="broken"))
         with pytest.raises(GeneratorError, match="timed out"):
             gen.generate(MESSAGES, GenParams(adapter="slow"))
-        with pytest.raises(GeneratorError, match="HTTP 500"):
-            list(gen.stream(MESSAGES, GenParams(adapter="broken")))
         gen.close()
     finally:
         _stop(stub)
@@ -137,8 +127,6 @@ def test_dead_server_is_a_clear_error() -> None:
     with pytest.raises(GeneratorError, match="cannot reach") as err:
         gen.generate(MESSAGES, GenParams())
     assert url in str(err.value)
-    with pytest.raises(GeneratorError, match="cannot reach"):
-        list(gen.stream(MESSAGES, GenParams()))
     gen.close()
 
 
