@@ -48,5 +48,6 @@ pg-deps:
 test: dev browser-deps pg-deps
 	$(BIN)/python -m pytest -q
 
+# ruff (lint + format) and mypy over the packages (config: pyproject.toml [tool.mypy]).
 lint: dev
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

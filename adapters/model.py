@@ -127,8 +127,9 @@ def load_base_model(base_model: str) -> LoadedModel:
         if quantizer is not None:
             quantizer.remove_quantization_config(model)
         for module in model.modules():  # sub-configs were marked quantized too
-            if getattr(getattr(module, "config", None), "_is_quantized", False):
-                module.config._is_quantized = False
+            sub_config: Any = getattr(module, "config", None)
+            if getattr(sub_config, "_is_quantized", False):
+                sub_config._is_quantized = False
         mem = _param_bytes(model)
         notes.append(
             f"GGUF base model {path.name} was dequantised to fp32 for training: "

@@ -298,7 +298,7 @@ def run_training(cfg: TrainConfig, *, callbacks: list[Any] | None = None, quiet:
     lora = LoraConfig(
         task_type="CAUSAL_LM",
         r=cfg.lora_rank,
-        lora_alpha=cfg.lora_alpha,
+        lora_alpha=cfg.lora_alpha,  # type: ignore[arg-type]  # peft annotates int; scaling = alpha / r takes a float
         lora_dropout=cfg.lora_dropout,
         target_modules=targets,
         use_dora=cfg.use_dora,
@@ -391,7 +391,7 @@ def run_training(cfg: TrainConfig, *, callbacks: list[Any] | None = None, quiet:
             shutil.copy2(best_dir / name, out_dir / name)
         saved_from = "best validation loss"
     else:
-        model.save_pretrained(out_dir)
+        model.save_pretrained(str(out_dir))
         saved_from = "final step"
     steps = trainer.state.global_step
     samples_seen = min(steps * cfg.batch_size * cfg.gradient_accumulation_steps, len(train_rows) * cfg.epochs)

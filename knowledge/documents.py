@@ -60,7 +60,8 @@ def read_pdf(path: Path) -> DocumentText:
                     raise
                 raise LoadError(src, f"the PDF is encrypted and cannot be read ({exc})") from None
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "").strip()
+        meta = reader.metadata
+        title = str((meta.get("/Title") if meta else None) or "").strip()
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -81,8 +81,8 @@ class StaticJiebaEmbedder:
         except Exception as exc:  # corrupt or partial directory
             raise EmbedderError(f"{model_dir}: cannot load the embedder ({exc})") from exc
         self.model_dir = model_dir
-        self._module = model[0]
-        self._bag = self._module.embedding
+        self._module: Any = cast(Any, model[0])
+        self._bag: Any = cast(Any, self._module.embedding)
         self.vocab: dict[str, int] = self._module.tokenizer.get_vocab()
         self.dim = int(self._bag.embedding_dim)
         info = json.loads((model_dir / "yiju_embedder.json").read_text(encoding="utf-8"))

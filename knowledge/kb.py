@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge import retrieval
 from knowledge.config import (
@@ -33,6 +34,9 @@ from knowledge.serving import SnapshotHolder
 from knowledge.types import Passage, article_key, article_no_of_key, is_passage_id
 from knowledge.versions import DocVersion, in_force_on, today
 
+if TYPE_CHECKING:
+    from knowledge.embedder import Embedder
+
 STARTER_DIR = Path(__file__).parent / "starter"
 _REF_RE = re.compile(rf"第\s*([{CN_NUM_CHARS}0-9０-９]+)\s*条(?:\s*之\s*([一二三四五六七八九十]+))?")
 
@@ -51,7 +55,7 @@ class KnowledgeBase:
         self.serving = SnapshotHolder(
             lambda: retrieval.build_snapshot(self, self.kb_version), lambda: self.kb_version, self._write_lock
         )
-        self._embedder = None
+        self._embedder: Embedder | None = None
         self._embedder_loaded = False
         self._store = None
         self._store_lock = threading.Lock()

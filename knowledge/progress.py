@@ -10,7 +10,7 @@ from contextlib import contextmanager
 def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar (or nothing); yields advance(n)."""
     if not enabled or total <= 0:
-        yield lambda n=1: None
+        yield _no_progress
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,4 +22,12 @@ def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callab
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def _no_progress(n: int = 1) -> None:
+    """advance(n) when no bar is shown."""

@@ -11,7 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from knowledge.config import KnowledgeConfig
 from knowledge.loaders import short_law_name
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.manifest import Manifest, row_to_passage, split_domains
+from knowledge.sparse import BM25Index
 from knowledge.types import Passage, article_no_of_key
 from knowledge.versions import VersionIndex, version_index
 
@@ -57,9 +58,9 @@ class Snapshot:
     versions: np.ndarray  # version strings ('' for undated sorts first)
     domains: np.ndarray
     current: np.ndarray  # newest version of its law
-    bm25: object
+    bm25: BM25Index
     law_names: list[str]  # longest first
-    bigram: object | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
+    bigram: BM25Index | None = None  # BM25 over character bigrams (None when bigram_weight is 0)
     # domain -> rows that serve it (a law can serve several)
     domain_masks: dict[str, np.ndarray] | None = None
     # which rows are served on a date (versions in force, editions, official before local): knowledge.versions
@@ -75,7 +76,7 @@ class Snapshot:
 class RankData:
     """Per-passage arrays and the heading index the learned ranker reads (built with the snapshot)."""
 
-    heading: object  # BM25 over bigrams of law title + chapter / guideline heading paths
+    heading: BM25Index  # BM25 over bigrams of law title + chapter / guideline heading paths
     kinds: np.ndarray  # index into ranking.KINDS
     log_length: np.ndarray
     purpose: np.ndarray
@@ -291,9 +292,9 @@ def retrieve(
         bi_scores = snap.bigram.scores(grams, rc.query_tf)
         _, bi_top = top_positive(bi_scores, mask, n_cand)
     profile = ranker_profile(kb, profile or domain) if snap.rank_data is not None else None
-    head_scores = None
+    head_scores: np.ndarray | None = None
     head_top = np.zeros(0, dtype=np.int64)
-    if profile is not None:
+    if profile is not None and snap.rank_data is not None:
         # the heading field: law title + chapter / guideline heading paths
         head_scores = snap.rank_data.heading.scores(query_bigrams(query), "binary")
         _, head_top = top_positive(head_scores, mask, rc.heading_candidates)
@@ -309,8 +310,8 @@ def retrieve(
         rows_in = np.flatnonzero(mask)
         if len(rows_in) <= len(mask) // 4:
             sims = dense_subset(snap, emb.name, vectors, rows_in) @ qvec.astype(np.float32, copy=False)
-            best = np.argpartition(-sims, n_cand)[:n_cand] if len(sims) > n_cand else np.arange(len(sims))
-            dense = dict(zip(rows_in[best].tolist(), sims[best].tolist(), strict=True))
+            nearest = np.argpartition(-sims, n_cand)[:n_cand] if len(sims) > n_cand else np.arange(len(sims))
+            dense = dict(zip(rows_in[nearest].tolist(), sims[nearest].tolist(), strict=True))
         else:
             for aid, sim in kb._store_obj().query(emb.name, qvec, n_cand, None):
                 pos = snap.pos.get(aid)
@@ -320,7 +321,7 @@ def retrieve(
         if len(missing):
             dense.update(zip(missing.tolist(), (vectors[missing] @ qvec).tolist(), strict=True))
     elif emb is not None and rc.dense_weight > 0:
-        conds = [{"domains": {"$contains": domain}}] if domain else []
+        conds: list[dict[str, Any]] = [{"domains": {"$contains": domain}}] if domain else []
         if law:
             conds.append({"law": short_law_name(law)})
         where = conds[0] if len(conds) == 1 else ({"$and": conds} if conds else None)
@@ -332,11 +333,12 @@ def retrieve(
                 dense[pos] = sim
         if rc.fusion == "score":
             # exact similarities for BM25 candidates the dense search did not return
-            missing = [snap.ids[p] for p in sparse_cands if p not in dense]
-            for aid, vec in store.vectors(emb.name, missing).items():
+            missing_ids = [snap.ids[p] for p in sparse_cands if p not in dense]
+            for aid, vec in store.vectors(emb.name, missing_ids).items():
                 dense[snap.pos[aid]] = float(np.dot(vec, qvec))
     fused: dict[int, float] = {}
     if profile is not None:
+        assert head_scores is not None  # set above whenever a profile is used
         fused = learned_scores(
             snap, profile, query, mask, sparse_cands, dense, scores, bi_scores, head_scores
         )
@@ -356,7 +358,7 @@ def retrieve(
             value = rc.dense_weight * dense.get(pos, 0.0)
             if top_score > 0:
                 value += rc.sparse_weight * max(float(scores[pos]), 0.0) / top_score
-            if bi_best > 0:
+            if bi_best > 0 and bi_scores is not None:
                 value += rc.bigram_weight * max(float(bi_scores[pos]), 0.0) / bi_best
             fused[pos] = value
     best = sorted(fused.items(), key=lambda kv: -kv[1])[: k + len(out)]
@@ -432,6 +434,7 @@ def learned_scores(
     from knowledge.textproc import query_bigrams, question_sentence
 
     rd = snap.rank_data
+    assert rd is not None and snap.bigram is not None  # a learned profile is only used with rank data
     pos = np.array(sorted(set(cands) | set(dense)), dtype=np.int64)
     if not len(pos):
         return {}

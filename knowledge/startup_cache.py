@@ -13,7 +13,7 @@ import marshal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ def cached_table(name: str, key: str, build: Callable[[], T]) -> T:
     try:
         from knowledge.sparse import atomic_write
 
-        atomic_write(path, lambda f: marshal.dump(value, f))
+        atomic_write(path, lambda f: marshal.dump(cast(Any, value), f))  # marshal-able, as documented
     except OSError:
         pass
     return value

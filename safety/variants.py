@@ -87,16 +87,13 @@ def _split_syllables(run: str) -> list[str] | None:
         best[0] = []
         for i in range(1, len(token) + 1):
             for j in range(max(0, i - 6), i):
-                prev = best[j]
-                if (
-                    prev is not None
-                    and token[j:i] in syl
-                    and (best[i] is None or len(prev) + 1 < len(best[i]))
-                ):
+                prev, cur = best[j], best[i]
+                if prev is not None and token[j:i] in syl and (cur is None or len(prev) + 1 < len(cur)):
                     best[i] = [*prev, token[j:i]]
-        if best[-1] is None:
+        last = best[-1]
+        if last is None:
             return None
-        out.extend(best[-1])
+        out.extend(last)
     return out
 
 
@@ -143,11 +140,12 @@ def _pinyin_to_words(syllables: Sequence[str], wm: _WordMap) -> str | None:
     best[0] = []
     for i in range(1, n + 1):
         for j in range(max(0, i - 4), i):
-            prev = best[j]
+            prev, cur = best[j], best[i]
             word = wm.words.get("".join(syllables[j:i]))
-            if prev is not None and word is not None and (best[i] is None or len(prev) + 1 < len(best[i])):
+            if prev is not None and word is not None and (cur is None or len(prev) + 1 < len(cur)):
                 best[i] = [*prev, word]
-    return "".join(best[n]) if best[n] is not None else None
+    last = best[n]
+    return "".join(last) if last is not None else None
 
 
 @lru_cache(maxsize=4)
@@ -271,10 +269,10 @@ def restore_homophones(text: str, terms: Sequence[str]) -> str | None:
             continue
         m = _LATIN_RUN.match(low, i) if "a" <= ch <= "z" else None
         if m:
-            syl = _split_syllables(m.group()) or []
-            if syl and len(m.group()) > 2:
+            run = _split_syllables(m.group()) or []
+            if run and len(m.group()) > 2:
                 # a pinyin run: each syllable a token spanning the run (the run is replaced as a whole)
-                tokens.extend((m.start(), m.end(), (s,)) for s in syl)
+                tokens.extend((m.start(), m.end(), (s,)) for s in run)
             elif tokens and tokens[-1][1] == i and m.end() < len(low) and idx.readings(low[m.end()]):
                 pass  # one or two letters inserted between two term characters (炸d单): skipped
             else:

@@ -274,7 +274,7 @@ def build_chat(services: Any) -> None:
         value = data.value.get("text", "") if isinstance(data.value, dict) else str(data.value or "")
         yield from run_turn(value, label, messages, conv, request)
 
-    def api_ask(question: str, domain: str = "自动", request: gr.Request = None) -> tuple[str, str]:
+    def api_ask(question: str, domain: str = "自动", request: gr.Request | None = None) -> tuple[str, str]:
         """One question, no conversation (the Gradio API's /ask): (the answer as the chat shows it, the
         turn id). Rate-limited and audited like the chat."""
         text = (question or "").strip()
@@ -292,27 +292,29 @@ def build_chat(services: Any) -> None:
 
     gr.api(api_ask, api_name="ask")
     inputs = [question, domain, chatbot, state]
-    ask.click(run_turn, inputs=inputs, outputs=outputs, api_name=False)
-    question.submit(run_turn, inputs=inputs, outputs=outputs, api_name=False)
-    chatbot.example_select(ask_example, inputs=[chatbot, state, domain], outputs=outputs, api_name=False)
-    switch.click(switch_domain, inputs=[chatbot, state], outputs=outputs, api_name=False)
+    ask.click(run_turn, inputs=inputs, outputs=outputs, api_visibility="private")
+    question.submit(run_turn, inputs=inputs, outputs=outputs, api_visibility="private")
+    chatbot.example_select(
+        ask_example, inputs=[chatbot, state, domain], outputs=outputs, api_visibility="private"
+    )
+    switch.click(switch_domain, inputs=[chatbot, state], outputs=outputs, api_visibility="private")
     new_chat.click(
         start_over,
         outputs=[chatbot, state, route_row, route_text, feedback_row, feedback_turn, comment, conversation_note,
                  feedback_status],
-        api_name=False,
+        api_visibility="private",
     )  # fmt: skip
     chatbot.like(
         on_like,
         inputs=[state],
         outputs=[feedback_row, feedback_turn, feedback_status, comment],
-        api_name=False,
+        api_visibility="private",
     )
     send_comment.click(
         on_comment,
         inputs=[feedback_turn, comment],
         outputs=[feedback_row, feedback_status, comment],
-        api_name=False,
+        api_visibility="private",
     )
     check.click(check_result, inputs=[turn_box], outputs=review_result, api_name="ask_result")
 

@@ -330,45 +330,45 @@ def build_knowledge(services: Any) -> None:
             return notice_html(fail(exc))
 
     for event in (key.blur, key.submit):
-        event(None, inputs=[key], outputs=[key_state], js=SESSION_JS, api_name=False)
+        event(None, inputs=[key], outputs=[key_state], js=SESSION_JS, api_visibility="private")
     filters = [key, name_q, dom, kind]
     listing = [table, targets, summary, status]
-    refresh.click(load, inputs=filters, outputs=listing, api_name=False)
-    key.submit(load, inputs=filters, outputs=listing, api_name=False)
-    name_q.submit(load, inputs=filters, outputs=listing, api_name=False)
+    refresh.click(load, inputs=filters, outputs=listing, api_visibility="private")
+    key.submit(load, inputs=filters, outputs=listing, api_visibility="private")
+    name_q.submit(load, inputs=filters, outputs=listing, api_visibility="private")
     for box in (dom, kind):
-        box.input(load, inputs=filters, outputs=listing, api_name=False)
-    table.select(pick, inputs=[targets], outputs=[chosen, chosen_text, domains_box], api_name=False)
+        box.input(load, inputs=filters, outputs=listing, api_visibility="private")
+    table.select(pick, inputs=[targets], outputs=[chosen, chosen_text, domains_box], api_visibility="private")
     remove_version.click(
         ask_removal(False),
         inputs=[key, chosen],
         outputs=[pending_removal, confirm_box, confirm_text, status],
-        api_name=False,
+        api_visibility="private",
     )
     remove_law.click(
         ask_removal(True),
         inputs=[key, chosen],
         outputs=[pending_removal, confirm_box, confirm_text, status],
-        api_name=False,
+        api_visibility="private",
     )
     cancel.click(
         lambda: (gr.Group(visible=False), None, "已取消删除。"),
         outputs=[confirm_box, pending_removal, status],
-        api_name=False,
+        api_visibility="private",
     )
     confirm.click(
         do_remove,
         inputs=[key, pending_removal],
         outputs=[confirm_box, pending_removal, status],
-        api_name=False,
-    ).then(lambda: (None, "未选中任何法规。"), outputs=[chosen, chosen_text], api_name=False).then(
-        reload, inputs=filters, outputs=[table, targets, summary], api_name=False
+        api_visibility="private",
+    ).then(lambda: (None, "未选中任何法规。"), outputs=[chosen, chosen_text], api_visibility="private").then(
+        reload, inputs=filters, outputs=[table, targets, summary], api_visibility="private"
     )
     save_domains.click(
-        run_save_domains, inputs=[key, chosen, domains_box], outputs=status, api_name=False
-    ).then(reload, inputs=filters, outputs=[table, targets, summary], api_name=False)
+        run_save_domains, inputs=[key, chosen, domains_box], outputs=status, api_visibility="private"
+    ).then(reload, inputs=filters, outputs=[table, targets, summary], api_visibility="private")
     do_import.click(
-        run_import, inputs=[key, files, folder, import_domain], outputs=report, api_name=False
-    ).then(reload, inputs=filters, outputs=[table, targets, summary], api_name=False)
-    lookup.click(run_lookup, inputs=[key, law, number], outputs=article, api_name=False)
-    search.click(run_search, inputs=[key, query], outputs=results, api_name=False)
+        run_import, inputs=[key, files, folder, import_domain], outputs=report, api_visibility="private"
+    ).then(reload, inputs=filters, outputs=[table, targets, summary], api_visibility="private")
+    lookup.click(run_lookup, inputs=[key, law, number], outputs=article, api_visibility="private")
+    search.click(run_search, inputs=[key, query], outputs=results, api_visibility="private")

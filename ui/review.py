@@ -358,23 +358,27 @@ def build_review(services: Any) -> None:
 
     filters = [key, dom, rule, state, tz]
     load_outputs = [queue, ids, rule, history, feedback, status, tz]
-    refresh.click(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_name=False)
-    key.submit(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_name=False)
+    refresh.click(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_visibility="private")
+    key.submit(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_visibility="private")
     for box in (dom, rule, state):
-        box.input(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_name=False)
-    queue.select(pick_row, inputs=[ids], outputs=selected, api_name=False)
-    history.select(pick_logged, inputs=[key], outputs=selected, api_name=False)
-    feedback.select(pick_logged, inputs=[key], outputs=selected, api_name=False)
-    selected.change(show, inputs=[key, selected, tz], outputs=[detail, edited, preview_out], api_name=False)
-    prev_btn.click(step(-1), inputs=[ids, selected], outputs=selected, api_name=False)
-    next_btn.click(step(+1), inputs=[ids, selected], outputs=selected, api_name=False)
-    preview_btn.click(run_preview, inputs=[key, selected, edited, picks], outputs=preview_out, api_name=False)
+        box.input(load, inputs=filters, outputs=load_outputs, js=WITH_TIME_ZONE, api_visibility="private")
+    queue.select(pick_row, inputs=[ids], outputs=selected, api_visibility="private")
+    history.select(pick_logged, inputs=[key], outputs=selected, api_visibility="private")
+    feedback.select(pick_logged, inputs=[key], outputs=selected, api_visibility="private")
+    selected.change(
+        show, inputs=[key, selected, tz], outputs=[detail, edited, preview_out], api_visibility="private"
+    )
+    prev_btn.click(step(-1), inputs=[ids, selected], outputs=selected, api_visibility="private")
+    next_btn.click(step(+1), inputs=[ids, selected], outputs=selected, api_visibility="private")
+    preview_btn.click(
+        run_preview, inputs=[key, selected, edited, picks], outputs=preview_out, api_visibility="private"
+    )
     for button, decision in ((approve, "approve"), (edit, "edit"), (reject, "reject")):
         button.click(
             decide(decision),
             inputs=[key, selected, note, asker_note, edited, picks],
             outputs=[outcome, selected, note, asker_note, picks],
-            api_name=False,
-        ).then(load, inputs=filters, outputs=load_outputs, api_name=False).then(
-            next_pending, inputs=[ids, selected], outputs=selected, api_name=False
+            api_visibility="private",
+        ).then(load, inputs=filters, outputs=load_outputs, api_visibility="private").then(
+            next_pending, inputs=[ids, selected], outputs=selected, api_visibility="private"
         )

@@ -108,7 +108,7 @@ class MetricsMiddleware:
             route = scope.get("route")
             if (
                 route is not None
-                and getattr(route, "path", "")
+                and bool(getattr(route, "path", ""))
                 and path.startswith(("/v1", "/healthz", "/metrics"))
             ):
                 label = route.path

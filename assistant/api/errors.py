@@ -50,7 +50,7 @@ class AccessDenied(YijuError, PermissionError):
 class ErrorRule:
     """One row of the table: exceptions of `kinds` answer `status` (None: the exception's own `status`)."""
 
-    kinds: tuple[type[BaseException], ...]
+    kinds: tuple[type[Exception], ...]
     status: int | None
     message: Callable[[BaseException], str] = str
 
@@ -92,6 +92,6 @@ def classify_exception(exc: BaseException) -> tuple[int, str, str]:
     return 500, error_type(500), INTERNAL_MESSAGE
 
 
-def expected_exceptions() -> tuple[type[BaseException], ...]:
+def expected_exceptions() -> tuple[type[Exception], ...]:
     """Every exception class the table answers for (the app registers a handler for each)."""
     return tuple(kind for rule in ERROR_TABLE for kind in rule.kinds)

@@ -13,7 +13,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -85,11 +85,14 @@ class KeyStore:
         """Create a key; returns (the plaintext key — shown once, its info)."""
         if role not in ROLES:
             raise KeyStoreError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        checked = cast(Role, role)
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(24)
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        info = KeyInfo(key_id=key_id, name=name.strip() or f"{role}-{key_id}", role=role, created_at=created)
+        info = KeyInfo(
+            key_id=key_id, name=name.strip() or f"{role}-{key_id}", role=checked, created_at=created
+        )
         try:
             with self.db.transaction() as tx:
                 tx.lock("keys")  # the name check and the insert, atomic across processes and replicas

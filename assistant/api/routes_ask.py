@@ -89,7 +89,7 @@ def _stream_or_rejection(
     rather than an in-band event after a 200.
     """
     pipeline = services.pipeline()
-    conv = {"conversation_id": conversation_id, "history": history}
+    conv: dict[str, Any] = {"conversation_id": conversation_id, "history": history}
     if _input_rejected(services, question):
         result = pipeline.ask(question, domain=domain, client_id=client_id, **conv)
         rejection = _rejection(services, question, result)
@@ -334,7 +334,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, who: Princip
     question = _last_user_message(body)
     pipeline = services.pipeline()
     conversation_id, history = _chat_conversation(services, body, domain, who.client_id)
-    conv = {"conversation_id": conversation_id, "history": history}
+    conv: dict[str, Any] = {"conversation_id": conversation_id, "history": history}
     created = int(time.time())
 
     def extra(result: AskResult) -> dict[str, Any]:

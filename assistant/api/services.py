@@ -33,6 +33,8 @@ class Services:
         self.database = open_store_database(self.home, config, KEYS_FILE)
         self.keys = KeyStore(self.database)
         self.metrics = Metrics()
+        self.public_limiter: RateLimiter | DatabaseRateLimiter
+        self.ui_sessions: UiSessions | DatabaseSessions
         if shared(config):
             # Several replicas share one PostgreSQL database: limits and sessions must hold across them.
             self.public_limiter = DatabaseRateLimiter(self.database, config.server.public_rate_per_minute)

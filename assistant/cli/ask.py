@@ -44,13 +44,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """Answer a question with verified citations from the knowledge base."""
         from assistant.config import load_config
-        from assistant.errors import YijuError
+        from assistant.errors import UserFacingError
         from assistant.pipeline import Pipeline
-
-        try:
-            from knowledge.errors import KnowledgeError
-        except ImportError:  # pragma: no cover - knowledge is part of the package
-            KnowledgeError = YijuError  # noqa: N806
+        from knowledge.errors import KnowledgeError
 
         data_dir = home()
         try:
@@ -67,7 +63,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                 result = pipeline.ask(question, domain=domain)
             finally:
                 pipeline.close()
-        except (YijuError, KnowledgeError) as exc:
+        except (UserFacingError, KnowledgeError) as exc:
             fail(str(exc))
             return
         if as_json:

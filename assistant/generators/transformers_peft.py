@@ -83,7 +83,7 @@ class TransformersPeftGenerator:
             raise GeneratorError(f"{model_dir}: not a Hugging Face model directory (no config.json)")
         try:
             tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-            base = AutoModelForCausalLM.from_pretrained(
+            base: Any = AutoModelForCausalLM.from_pretrained(
                 model_dir, local_files_only=True, dtype=getattr(torch, self.config.dtype)
             )
         except Exception as exc:  # noqa: BLE001 - any loader failure is a configuration problem

@@ -8,6 +8,7 @@ from typing import Any
 
 from assistant.config import YijuConfig
 from assistant.domains import DomainSpec
+from assistant.errors import DomainError
 from assistant.generators import Generator
 from assistant.pipeline.policies import disclaimer_for
 from safety.types import Answer
@@ -28,6 +29,13 @@ class PipelineBase:
     fallback_to_extractive: bool
     _domains: dict[str, DomainSpec]
     _adapter_ids: dict[Path, tuple[str, str]]
+
+    def domain_spec(self, name: str) -> DomainSpec:
+        """The `DomainSpec` of a configured domain (DomainError for an unknown one)."""
+        try:
+            return self._domains[name]
+        except KeyError as exc:
+            raise DomainError(f"unknown domain {name!r}; known: {', '.join(self._domains)}") from exc
 
     @staticmethod
     def _with_disclaimer(answer: Answer, spec: DomainSpec, policy: Any) -> Answer:

@@ -118,13 +118,6 @@ class Pipeline(RetrieveStep, GenerateVerifyStep, FinishStep):
         """Names of the configured domains."""
         return list(self._domains)
 
-    def domain_spec(self, name: str) -> DomainSpec:
-        """The `DomainSpec` of a configured domain (DomainError for an unknown one)."""
-        try:
-            return self._domains[name]
-        except KeyError as exc:
-            raise DomainError(f"unknown domain {name!r}; known: {', '.join(self._domains)}") from exc
-
     def disclaimer(self, domain: str) -> str:
         """The disclaimer every answer of `domain` carries (domain.yaml's, else its safety policy's); also
         attached to answers a reviewer releases (`assistant.release`)."""

@@ -39,7 +39,8 @@ class DatabaseUnavailable(DatabaseError):
 class Cursor(Protocol):
     """The part of a DB-API cursor the stores use (sqlite3 and psycopg cursors both fit)."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 

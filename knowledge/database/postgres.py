@@ -18,8 +18,10 @@ from knowledge.database.core import (
     Database,
     DatabaseError,
     DatabaseUnavailable,
+    Dialect,
     IntegrityError,
     ThreadDepth,
+    Transaction,
     UniqueViolation,
 )
 
@@ -97,7 +99,7 @@ def describe_url(url: str) -> str:
 
 
 class _PgTransaction:
-    dialect = "postgresql"
+    dialect: Dialect = "postgresql"
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
@@ -117,7 +119,7 @@ class _PgTransaction:
 class PostgresDatabase(Database):
     """A pool of connections to one PostgreSQL database, shared by the threads of this process."""
 
-    dialect = "postgresql"
+    dialect: Dialect = "postgresql"
 
     def __init__(self, url: str, *, max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
         try:
@@ -167,7 +169,7 @@ class PostgresDatabase(Database):
             raise
 
     @contextmanager
-    def transaction(self) -> Iterator[_PgTransaction]:
+    def transaction(self) -> Iterator[Transaction]:
         with self._connection() as conn:
             outer = self._local.conn is None
             self._local.conn = conn

@@ -18,8 +18,10 @@ from knowledge.database.core import (
     Database,
     DatabaseError,
     DatabaseUnavailable,
+    Dialect,
     IntegrityError,
     ThreadDepth,
+    Transaction,
     UniqueViolation,
     _check_identifier,
 )
@@ -39,7 +41,7 @@ def translate_error(exc: sqlite3.Error, where: str) -> DatabaseError:
 
 
 class _SqliteTransaction:
-    dialect = "sqlite"
+    dialect: Dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -57,7 +59,7 @@ class _SqliteTransaction:
 class SqliteDatabase(Database):
     """A SQLite file shared by the threads of this process and by other processes."""
 
-    dialect = "sqlite"
+    dialect: Dialect = "sqlite"
 
     def __init__(
         self,
@@ -103,7 +105,7 @@ class SqliteDatabase(Database):
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[_SqliteTransaction]:
+    def transaction(self) -> Iterator[Transaction]:
         conn = self.connection()
         depth = self._local.depth
         with self._write_lock:

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from knowledge.private_files import open_private
 from safety.audit.text import csv_cell, json_text
@@ -67,7 +67,7 @@ class ExportMixin:
         Read in pages (keyset on created_at, rowid), so a large trail is never held in memory at once."""
         after: tuple[str, int] | None = None
         while True:
-            where, args = "", ()
+            where, args = "", cast(tuple[Any, ...], ())
             if after is not None:
                 where, args = (
                     "WHERE t.created_at > ? OR (t.created_at = ? AND t.rowid > ?)",
@@ -86,8 +86,9 @@ class ExportMixin:
                 out = {k: d.get(k) for k in EXPORT_FIELDS}
                 # Masked again on the way out: rows written before masking was configured are covered too.
                 for k in _MASKED_FIELDS:
-                    if isinstance(out[k], str):
-                        out[k] = self._mask(out[k])
+                    value = out[k]
+                    if isinstance(value, str):
+                        out[k] = self._mask(value)
                 if self.mask_pii:
                     out["verdicts"] = json.loads(self._mask(json_text(out["verdicts"])))
                 yield out

@@ -32,7 +32,11 @@ class ReviewMixin:
     """`review_queue` / `review_rules` / `decision_log` for a store that provides `_read`, `dialect`, `history`."""
 
     _read: Callable[..., list]
-    dialect: str
+
+    @property
+    def dialect(self) -> str:  # provided by the store (its database's dialect)
+        raise NotImplementedError
+
     history: Callable[[str], list[dict]]
 
     def review_queue(

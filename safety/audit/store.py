@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from knowledge.database import (
     Database,
@@ -180,7 +180,7 @@ class AuditStore(ReviewMixin, FeedbackMixin, ExportMixin):
             self._mask(turn.standalone_question),
         )
         # Every text the client could have written (ids included) must be storable, or the turn is lost.
-        row = tuple(self._storable(v) if isinstance(v, str) else v for v in row)
+        row = cast(Any, tuple(self._storable(v) if isinstance(v, str) else v for v in row))
         try:
             with self._write() as tx:
                 tx.execute(
@@ -384,6 +384,7 @@ class AuditStore(ReviewMixin, FeedbackMixin, ExportMixin):
 
     def count(self, status: str | None = None) -> int:
         """Number of recorded turns (optionally with a turn status or review state, as in list_turns)."""
+        args: tuple[Any, ...]
         if status in _REVIEW_STATES:
             sql, args = "SELECT COUNT(*) FROM reviews WHERE state = ?", (status,)
         elif status == "flagged":
