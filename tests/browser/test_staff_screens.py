@@ -54,7 +54,10 @@ def choose(page, dropdown: str, option: str) -> None:
 def check_review_result(page, turn_id: str, status: str):
     """The asker's 查看审核结果 in the chat screen; returns the result block once it has `status`."""
     page.get_by_role("tab", name="问答 Chat").click()
-    page.fill("#chat-turn-id textarea, #chat-turn-id input", turn_id)
+    field = page.locator("#chat-turn-id textarea, #chat-turn-id input")
+    if not field.is_visible():  # the 查看审核结果 accordion starts closed
+        page.locator("#chat-review-box").get_by_text("查看审核结果").first.click()
+    field.fill(turn_id)
     page.click("#chat-check-review")
     found = page.locator(
         f"#chat-review-result .yiju-turn-result[data-status='{status}'][data-turn='{turn_id}']"
