@@ -6,8 +6,11 @@ passage cover (`assistant.grounding.relevance`, corpus IDF weights when the pipe
 bonus for a statement that states a consequence (应当支付… / 可以解除… / 不得…) and, when the question asks
 for a number (多久/多少/怎么算), for one that gives it. The best statement is the first point; a list the
 question asks about as a whole is quoted whole; a first point that rests on another retrieved article
-(依照本法第四十七条…的二倍) is followed by that article's rule. The answer cites exactly the passages (and
-clauses) its points came from, so its citations always verify. Deterministic.
+(依照本法第四十七条…的二倍) is followed by that article's rule. The learned ranker's confidence weighs in
+(the article retrieval is sure of governs more often than the one sharing most words); an article's opening
+rule goes before its details; the special law (劳动合同法) before the general one (劳动法) when both state the
+same rule; 「有哪些…」 quotes the whole list; a guideline answer never mixes in another document. The answer
+cites exactly the passages (and clauses) its points came from, so its citations always verify. Deterministic.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from assistant.generators.config import ExtractiveConfig
 from assistant.grounding.category import classify
 from assistant.grounding.citations import passage_section
 from assistant.grounding.format import render
-from assistant.grounding.overlap import names_article
+from assistant.grounding.overlap import content_grams, names_article
 from assistant.grounding.refs import short_section
 from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
 from assistant.grounding.statements import Statement, statements
@@ -53,6 +56,15 @@ _SECTION_INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"检查|诊断|确诊"), ("诊断", "检查")),
     (re.compile(r"重症|严重|危险|高危"), ("重症", "重型", "危重", "高危", "预警")),
 ]
+# The learned ranker's confidence (score relative to the best retrieved passage) is the strongest single
+# signal of which article governs; word coverage alone picks sentences that merely share more words.
+_RETRIEVAL_WEIGHT = 0.2
+# A later statement of an article must beat its opening statement by more than this to be quoted first.
+_OPENING_MARGIN = 0.06
+# How much lower (statement score) the special law's near-identical rule may score and still be quoted first.
+_SPECIAL_MARGIN = 0.3
+# 「有哪些途径」「哪几种」: the question asks for the whole list, not the item that shares most words.
+_LIST_ASKED = re.compile(r"哪些|哪几|几种|什么途径|什么情形|什么情况下")
 _CROSS_REF = re.compile(r"本(?:法|条例|规定|办法)第([零一二三四五六七八九十百千0-9]+)条")
 
 
@@ -134,7 +146,9 @@ class ExtractiveGenerator:
         asked = _ASKED_UNIT.search(question)
         unit = next((g for g in asked.groups() if g), "") if asked else ""  # 几天 → a number of 天
         scored: list[_Scored] = []
+        top_score = max((p.score for p in passages), default=0.0)
         for rank, p in enumerate(passages):
+            confidence = p.score / top_score if top_score > 0 else 0.0
             whole = relevance(question, p, weights, domain.synonyms, words).score
             own = statements(p, self.config.max_sentence_chars)
             own = [s for s in own if not s.catch_all] or own
@@ -154,6 +168,7 @@ class ExtractiveGenerator:
                 score += _KIND_BONUS.get(getattr(p, "kind", ""), 0.0) + intent
                 # Ties go to better-retrieved passages and to a passage's leading statements.
                 score += 0.04 / (1 + rank) + 0.01 / (1 + st.pos)
+                score += _RETRIEVAL_WEIGHT * confidence
                 own_part = (
                     weighted_coverage(words, weights, st.item, question, domain.synonyms) if st.item else part
                 )
@@ -161,11 +176,12 @@ class ExtractiveGenerator:
         if not scored:
             return []
         order = sorted(scored, key=lambda t: (-t.score, t.rank, t.st.pos))
-        best = order[0]
+        best = _special_law(_opening_rule(order[0], order), order, passages)
+        wants_list = bool(_LIST_ASKED.search(question))
         passage_best: dict[int, float] = {}
         for t in order:
             passage_best.setdefault(t.rank, t.score)
-        groups: list[list[_Scored]] = [self._with_siblings(best, order)]
+        groups: list[list[_Scored]] = [self._with_siblings(best, order, whole=wants_list)]
         taken = {(t.rank, t.st.pos) for t in groups[0]}
         follow = self._cross_reference(best, passages, order)
         if follow is not None and (follow.rank, follow.st.pos) not in taken:
@@ -185,8 +201,11 @@ class ExtractiveGenerator:
             # two statements per article at most.
             if t.score < 0.8 * best.score or passage_best[t.rank] < 0.75 * best.score:
                 continue
-            # Another document must answer nearly as well as the first point's to add a point.
-            if passages[t.rank].law != passages[best.rank].law and passage_best[t.rank] < 0.9 * best.score:
+            # Another document must answer nearly as well as the first point's to add a point; a guideline
+            # answer stays inside its guideline (two diseases' advice are never mixed).
+            if passages[t.rank].law != passages[best.rank].law and (
+                passage_best[t.rank] < 0.9 * best.score or getattr(passages[best.rank], "is_guideline", False)
+            ):
                 continue
             if per_passage.get(t.rank, 0) >= 2:
                 continue
@@ -200,9 +219,9 @@ class ExtractiveGenerator:
         return groups
 
     @staticmethod
-    def _with_siblings(top: _Scored, order: list[_Scored]) -> list[_Scored]:
+    def _with_siblings(top: _Scored, order: list[_Scored], whole: bool = False) -> list[_Scored]:
         """A list item with the other items of its list that answer nearly as well (the whole list when
-        the question asks about all of it: 150 % / 200 % / 300 %), in the list's order."""
+        the question asks about all of it: 150 % / 200 % / 300 %, 「有哪些途径」), in the list's order."""
         if not top.st.lead:
             return [top]
         siblings = [
@@ -210,8 +229,7 @@ class ExtractiveGenerator:
             for t in order
             if t.rank == top.rank
             and t.st.lead == top.st.lead
-            and t.own >= 0.9 * top.own
-            and t.score >= 0.8 * top.score
+            and (whole or (t.own >= 0.9 * top.own and t.score >= 0.8 * top.score))
         ]
         return sorted(siblings, key=lambda t: t.st.pos)[:5]
 
@@ -250,6 +268,54 @@ class ExtractiveGenerator:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _opening_rule(best: _Scored, order: list[_Scored]) -> _Scored:
+    """The article's opening statement instead of a later one of the same passage that scores only a
+    little higher: the opening states the rule (每满一年支付一个月工资), what follows details it."""
+    earlier = [
+        t
+        for t in order
+        if t.rank == best.rank
+        and t.st.pos < best.st.pos
+        and not t.st.lead
+        and t.score >= best.score - _OPENING_MARGIN
+    ]
+    return min(earlier, key=lambda t: t.st.pos) if earlier and not best.st.lead else best
+
+
+def _special_law(best: _Scored, order: list[_Scored], passages: Sequence[Passage]) -> _Scored:
+    """特别法优于一般法: when a more specific law of the same kind (劳动合同法 beside 劳动法 — its name
+    holds the general law's name) states the same rule nearly word for word, quote that law."""
+    general = passages[best.rank]
+    base = _short_name(general.law)
+    mine = content_grams(best.st.item or best.st.text)
+    for t in order:
+        special = passages[t.rank]
+        if (
+            t.rank == best.rank
+            or special.law == general.law
+            or getattr(special, "kind", "") != getattr(general, "kind", "")
+        ):
+            continue
+        if t.score < best.score - _SPECIAL_MARGIN or not _specialises(_short_name(special.law), base):
+            continue
+        theirs = content_grams(t.st.item or t.st.text)
+        if mine and theirs and 2 * len(mine & theirs) / (len(mine) + len(theirs)) >= 0.6:
+            return t
+    return best
+
+
+def _short_name(law: str) -> str:
+    return law.removeprefix("中华人民共和国").removesuffix("法")
+
+
+def _specialises(special: str, general: str) -> bool:
+    """劳动合同 specialises 劳动: the general name's characters appear in order in the longer name."""
+    if len(special) <= len(general) or not general:
+        return False
+    it = iter(special)
+    return all(ch in it for ch in general)
 
 
 def _point_text(group: list[_Scored]) -> tuple[str, str]:

@@ -17,6 +17,9 @@ from assistant.grounding.relevance import relevance, topic_words, uniform_weight
 from assistant.grounding.statements import statements
 from knowledge.types import Passage
 
+# Among the passages that pass the gate, the ranker's relative confidence breaks near-ties in relevance.
+_RETRIEVAL_WEIGHT = 0.2
+
 
 class BasisDecision(BaseModel):
     """What the gate kept, and why nothing was kept when that happens."""
@@ -33,8 +36,8 @@ def judge_basis(
 ) -> BasisDecision:
     """The relevance gate. An article the question names exactly (《劳动合同法》第四十七条) always qualifies
     and comes first; others need relevance ≥ `retrieval.min_overlap` and ≥ `retrieval.relative_overlap`
-    × the best passage's, and a retrieval score ≥ `retrieval.min_score`; at most `max_passages`, in
-    retrieval order. `weights`: the question words' corpus weights (`question_weights`); uniform when absent."""
+    × the best passage's, and a retrieval score ≥ `retrieval.min_score`; at most `max_passages`, best
+    first (relevance + 0.2 × score relative to the best retrieved). `weights`: the question words' corpus weights (`question_weights`); uniform when absent."""
     r = spec.retrieval
     words = topic_words(question)
     w = dict(weights) if weights else uniform_weights(words)
@@ -44,7 +47,12 @@ def judge_basis(
     scored = [(relevance(question, p, w, spec.synonyms, words), p) for p in quotable]
     best_rel = max((rel.score for rel, _ in scored), default=0.0)
     floor = max(r.min_overlap, r.relative_overlap * best_rel)
-    topical = [p for rel, p in scored if p.score >= r.min_score and rel.score >= floor]
+    top_score = max((p.score for p in passages), default=0.0) or 1.0
+    kept = [(rel, p) for rel, p in scored if p.score >= r.min_score and rel.score >= floor]
+    # Best first (relevance plus the ranker's relative confidence), so a wider candidate pool (k) can
+    # bring in the governing article without pushing it past `max_passages`.
+    kept.sort(key=lambda t: -(t[0].score + _RETRIEVAL_WEIGHT * t[1].score / top_score))
+    topical = [p for _, p in kept]
     missing = next((rel.missing for rel, _ in sorted(scored, key=lambda t: -t[0].score)), words)
     return BasisDecision(
         passages=[*exact, *topical][: r.max_passages],

@@ -172,3 +172,76 @@ def test_gate_refuses_passages_that_only_share_generic_words() -> None:
 
 def test_gate_always_keeps_an_article_the_question_names() -> None:
     assert judge_basis("劳动合同法第四十七条", [A44, A47], LEGAL).passages[0] == A47
+
+
+# ---------------------------------------------------------------------- session 3: which article comes first
+def _scored(p: Passage, score: float) -> Passage:
+    return p.model_copy(update={"score": score})
+
+
+CONTRACT9 = _law(
+    "劳动合同法", 9, "第九条",
+    "用人单位招用劳动者，不得扣押劳动者的居民身份证和其他证件，不得要求劳动者提供担保或者以其他名义向劳动者收取财物。",
+)  # fmt: skip
+JOB41 = _law(
+    "就业促进法", 41, "第四十一条",
+    "职业中介机构不得有下列行为：\n（一）提供虚假就业信息；\n（四）扣押劳动者的居民身份证和其他证件，或者向劳动者收取押金；",
+)  # fmt: skip
+LABOUR25 = _law(
+    "劳动法", 25, "第二十五条",
+    "劳动者有下列情形之一的，用人单位可以解除劳动合同：\n（一）在试用期间被证明不符合录用条件的；\n"
+    "（二）严重违反劳动纪律或者用人单位规章制度的；",
+)  # fmt: skip
+CONTRACT39 = _law(
+    "劳动合同法", 39, "第三十九条",
+    "劳动者有下列情形之一的，用人单位可以解除劳动合同：\n（一）在试用期间被证明不符合录用条件的；\n"
+    "（二）严重违反用人单位的规章制度的；",
+)  # fmt: skip
+DISPUTE22 = _law(
+    "医疗纠纷预防和处理条例", 22, "第二十二条",
+    "发生医疗纠纷，医患双方可以通过下列途径解决：\n（一）双方自愿协商；\n（二）申请人民调解；\n（三）申请行政调解；\n"
+    "（四）向人民法院提起诉讼；\n（五）法律、法规规定的其他途径。",
+    kind="行政法规",
+)  # fmt: skip
+EBOLA = _guide(
+    "埃博拉病毒病诊疗方案（2026年版）", "四、临床表现", ["四、临床表现"],
+    "四、临床表现\n潜伏期2～21天。主要症状为发热、头痛、肌肉关节酸痛，随后出现呕吐、腹泻。",
+)  # fmt: skip
+
+
+def test_the_article_retrieval_is_confident_about_comes_first() -> None:
+    # 就业促进法 covers the words as well (职业中介 aside); the ranker is ten times surer of 劳动合同法第九条.
+    basis = [_scored(JOB41, 0.08), _scored(CONTRACT9, 0.79)]
+    answer = ExtractiveGenerator().answer("公司入职时扣押员工身份证合法吗？", basis, LEGAL)
+    assert answer.citations[0].ref == "《劳动合同法》第九条"
+    assert "不得扣押劳动者的居民身份证" in answer.points[0]
+
+
+def test_gate_orders_its_basis_best_first() -> None:
+    weak, strong = _scored(JOB41, 0.05), _scored(CONTRACT9, 0.9)
+    decision = judge_basis("公司入职时扣押员工身份证合法吗？", [weak, strong], LEGAL)
+    assert decision.passages[0] == strong
+
+
+def test_the_special_law_states_the_shared_rule() -> None:
+    # 劳动法 and 劳动合同法 say the same; the special (later) law is what a lawyer cites first.
+    basis = [_scored(LABOUR25, 0.33), _scored(CONTRACT39, 0.11)]
+    answer = ExtractiveGenerator().answer("员工严重违反公司规章制度，公司可以直接解除合同吗？", basis, LEGAL)
+    assert answer.citations[0].ref == "《劳动合同法》第三十九条第（二）项"
+    assert "严重违反用人单位的规章制度" in answer.points[0]
+
+
+def test_a_question_for_all_the_ways_gets_the_whole_list() -> None:
+    point = ExtractiveGenerator().answer("和医院发生医疗纠纷，有哪些解决途径？", [DISPUTE22], LEGAL).points[0]
+    assert all(way in point for way in ("双方自愿协商", "申请人民调解", "向人民法院提起诉讼"))
+
+
+def test_the_opening_rule_of_an_article_comes_before_its_details() -> None:
+    point = ExtractiveGenerator().answer("经济补偿按什么标准计算？", [A47], LEGAL).points[0]
+    assert "每满一年支付一个月工资" in point
+
+
+def test_a_guideline_answer_stays_in_its_guideline() -> None:
+    basis = [_scored(FLU_SYMPTOMS, 0.9), _scored(EBOLA, 0.5)]
+    answer = ExtractiveGenerator().answer("流感一般有哪些症状？", basis, MEDICAL)
+    assert {c.law for c in answer.citations} == {FLU}
