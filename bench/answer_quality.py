@@ -8,6 +8,10 @@ article/section, for the legal set the share whose FIRST citation is the governi
 first key point states the rule (from a gold article, with its consequence clause), for the medical set
 how many answers cite a document outside the gold ones, and for the unanswerable set the share of honest
 〔无依据〕 answers. `--show` lists every question with what it cited.
+
+Sets: legal, medical, unanswerable (tests/quality/, ours) and, with `--sets`, lawbench (../shared/eval
+legal_dev.jsonl lawbench-3-2: is the FIRST citation the gold article?) and medical-dev (its hand-written
+layperson questions) — dev sets, used for tuning: figures on them are tuned, not held out.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ SETS = {
     "legal": (REPO / "tests" / "quality" / "legal_everyday.jsonl", "legal"),
     "medical": (REPO / "tests" / "quality" / "medical_everyday.jsonl", "medical"),
     "unanswerable": (REPO / "tests" / "quality" / "unanswerable.jsonl", "legal"),
+    # 40 more unanswerable questions, written later and used to tune the relevance gate (not a reporting set)
+    "gate-tuning": (REPO / "tests" / "quality" / "gate_tuning.jsonl", "legal"),
+}
+EVAL = REPO.parent / "shared" / "eval"
+# name -> (file, task, domain, how summarize scores it)
+DEV_SETS = {
+    "lawbench": (EVAL / "legal_dev.jsonl", "lawbench-3-2", "legal", "legal"),
+    "medical-dev": (EVAL / "medical_dev.jsonl", "layperson-handwritten", "medical", "medical"),
 }
 
 
@@ -35,7 +47,11 @@ def main() -> None:
     """Run the sets and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--home", type=Path, required=True)
-    ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: legal,medical,unanswerable")
+    ap.add_argument(
+        "--sets",
+        default="legal,medical,unanswerable",
+        help="comma-separated: legal,medical,unanswerable,lawbench,medical-dev",
+    )
     ap.add_argument("--show", action="store_true", help="print every question and its citations")
     ap.add_argument(
         "--half",
@@ -53,17 +69,21 @@ def main() -> None:
     pipeline.warm()
     report: dict[str, dict] = {}
     for name in args.sets.split(","):
-        path, domain = SETS[name]
         t0 = time.perf_counter()
-        items = [it for it in load_quality_set(path) if _in_half(it.id, args.half)]
+        if name in DEV_SETS:
+            items, domain, kind = _dev_items(name)
+        else:
+            path, domain = SETS[name]
+            items = [it for it in load_quality_set(path) if _in_half(it.id, args.half)]
+            kind = "unanswerable" if name == "gate-tuning" else name
         results = run_set(items, lambda q, d: pipeline.ask(q, domain=d), domain)
-        summary = summarize(results, name)
+        summary = summarize(results, kind)
         summary["seconds"] = round(time.perf_counter() - t0, 1)
         report[name] = summary
         if args.show:
             for r in results:
-                mark = "✓" if (r.first_is_governing if name == "legal" else r.gold_cited) else "✗"
-                if name == "unanswerable":
+                mark = "✓" if (r.first_is_governing if kind == "legal" else r.gold_cited) else "✗"
+                if kind == "unanswerable":
                     mark = "✓" if r.status == "no_basis" else "✗"
                 print(f"{mark} {r.id} [{r.status}] {r.question}")
                 print(f"    cites: {' | '.join(r.citations) or '-'}")
@@ -77,6 +97,25 @@ def main() -> None:
     else:
         for name, summary in report.items():
             print(name, " ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def _dev_items(name: str) -> tuple[list, str, str]:
+    """A ../shared/eval dev task as quality items (gold article = the governing one for lawbench)."""
+    from assistant.grounding.evaluate import QualityItem
+
+    path, task, domain, kind = DEV_SETS[name]
+    if not path.is_file():
+        raise SystemExit(f"{path} is not present")
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        row = json.loads(line) if line.strip() else {}
+        if row.get("task") != task:
+            continue
+        key = "governing" if kind == "legal" else "gold"
+        items.append(
+            QualityItem(id=row.get("id") or f"{task}-{n}", question=row["question"], **{key: row["gold"]})
+        )
+    return items, domain, kind
 
 
 def _in_half(item_id: str, half: str) -> bool:

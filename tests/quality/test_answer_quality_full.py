@@ -1,0 +1,101 @@
+"""Answer quality on the full real corpus (issues 9, 10, 12 "Done when"): the checked-in everyday sets.
+
+Builds a knowledge base from ALL of ../shared/corpus/laws and ../shared/corpus/medical with the CLI (about
+5-10 minutes on 2 cores; skipped when ../shared is absent), or reuses the one named by $YIJU_QUALITY_HOME
+(already imported the same way). Then asks every question of tests/quality/ through the pipeline with the
+extractive generator, as `bench/answer_quality.py --home DIR` does, and checks the figures.
+
+The issues' targets are NOT all met. Where a target is met the test asserts it; where it is not, the test
+asserts the floor measured when it was written (a regression guard) and TARGETS records the goal — see the
+README's "Answer quality" table and /work/NOTES/grounding.md. Raise a floor when a change lifts the figure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.grounding.evaluate import load_quality_set, run_set, summarize
+from tests.conftest import REPO_ROOT, SHARED
+
+pytestmark = pytest.mark.slow
+
+QUALITY = REPO_ROOT / "tests" / "quality"
+# The issues' "Done when" figures (all questions of each set).
+TARGETS = {
+    ("legal", "first_citation_governing"): 0.85,
+    ("legal", "first_point_states_rule_of_answered"): 1.0,
+    ("medical", "gold_cited"): 0.80,
+    ("medical", "with_unrelated_document"): 0,
+}
+# Measured on the full corpus when written (2026-12-01, main 8be0054 + grounding's session-3 composer, all
+# questions), minus a small margin; see the module docstring.
+FLOORS = {
+    ("legal", "answered"): 0.80,  # measured 0.846 (answered when answerable)
+    ("legal", "first_citation_governing"): 0.48,  # 0.519 — target 0.85 NOT met
+    ("legal", "first_point_states_rule_of_answered"): 0.53,  # 0.568 — target 1.0 NOT met
+    ("medical", "answered"): 0.84,  # 0.88 (answered when answerable)
+    ("medical", "gold_cited"): 0.64,  # 0.68 — target 0.80 NOT met
+    ("unanswerable", "no_basis"): 0.78,  # 0.825 (no basis when not answerable)
+}
+CEILINGS = {("medical", "with_unrelated_document"): 9}  # measured 8 of 50 — target 0 NOT met
+
+
+def _import(home: Path, source: Path) -> None:
+    cmd = [sys.executable, "-m", "assistant", "--home", str(home), "kb", "import", str(source), "--json"]
+    done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600, check=False)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def full_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the whole shared corpus (or $YIJU_QUALITY_HOME)."""
+    given = os.environ.get("YIJU_QUALITY_HOME")
+    if given:
+        return Path(given)
+    laws, medical = SHARED / "corpus" / "laws", SHARED / "corpus" / "medical"
+    if not laws.is_dir() or not medical.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    home = tmp_path_factory.mktemp("quality-home")
+    _import(home, laws)
+    _import(home, medical)
+    return home
+
+
+@pytest.fixture(scope="module")
+def figures(full_home: Path) -> dict[str, dict]:
+    """bench/answer_quality.py's figures for the three sets, all questions."""
+    from assistant.pipeline import Pipeline
+
+    pipeline = Pipeline.from_home(full_home)
+    try:
+        out = {}
+        for name, file, domain in (
+            ("legal", "legal_everyday.jsonl", "legal"),
+            ("medical", "medical_everyday.jsonl", "medical"),
+            ("unanswerable", "unanswerable.jsonl", "legal"),
+        ):
+            items = load_quality_set(QUALITY / file)
+            results = run_set(items, lambda q, d: pipeline.ask(q, domain=d), domain)
+            out[name] = summarize(results, name)
+        return out
+    finally:
+        pipeline.close()
+
+
+@pytest.mark.parametrize(("key", "floor"), sorted(FLOORS.items()))
+def test_answer_quality_holds_its_measured_floor(figures, key, floor) -> None:
+    name, figure = key
+    value = figures[name][figure]
+    target = TARGETS.get(key)
+    assert value >= floor, f"{name} {figure} = {value} fell below {floor} (target {target}); {figures[name]}"
+
+
+@pytest.mark.parametrize(("key", "ceiling"), sorted(CEILINGS.items()))
+def test_answers_with_unrelated_documents_stay_few(figures, key, ceiling) -> None:
+    name, figure = key
+    assert figures[name][figure] <= ceiling, figures[name]
