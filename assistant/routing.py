@@ -155,6 +155,27 @@ class NgramRouterModel:
                 param -= lr * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
         return cls(vocab, w, b, classes)
 
+    @classmethod
+    def train_cached(cls, texts: Sequence[str], labels: Sequence[str]) -> NgramRouterModel:
+        """`train` with the default settings, kept on disk per training set: the fit is deterministic,
+        and repeating it (~0.3 s) in every one-question CLI process is start-up time for nothing."""
+        from knowledge.startup_cache import cached_table
+
+        def fit() -> tuple[dict[str, int], bytes, tuple[int, ...], bytes, list[str]]:
+            m = cls.train(texts, labels)
+            return m.vocab, m.weights.tobytes(), m.weights.shape, m.bias.tobytes(), m.labels
+
+        key = "routing-v1\n" + "\n".join(
+            f"{label}\t{text}" for text, label in zip(texts, labels, strict=True)
+        )
+        vocab, weights, shape, bias, classes = cached_table("router", key, fit)
+        return cls(
+            vocab,
+            np.frombuffer(weights, dtype=np.float64).reshape(shape),
+            np.frombuffer(bias, dtype=np.float64),
+            list(classes),
+        )
+
     def log_proba(self, text: str) -> dict[str, float]:
         """Log-probability per label for `text` (unknown n-grams are ignored)."""
         idx = [self.vocab[g] for g in char_ngrams(text) if g in self.vocab]
@@ -204,7 +225,7 @@ class Router:
         if model is None and train and len(self.domains) > 1:
             texts, labels = training_set(self.domains)
             if len(set(labels)) > 1:
-                model = NgramRouterModel.train(texts, labels)
+                model = NgramRouterModel.train_cached(texts, labels)
         self.model = model
 
     def route(self, question: str, default: str | None = None) -> RouteDecision:
