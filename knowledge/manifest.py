@@ -94,7 +94,7 @@ class Manifest:
                 raise ValueError("Manifest needs a SQLite path or a database")
             self.db = open_database("", sqlite_file=self.path, synchronous="NORMAL", busy_timeout_s=10.0)
         self.shared = self.db.dialect != "sqlite"
-        self._meta_cache: dict[str, tuple[float, str]] = {}
+        self._meta_cache: dict[str, tuple[float, str | None]] = {}
         self._meta_lock = threading.Lock()
         self.migrations_applied = self.db.migrate(
             kb_migrations(home), MIGRATIONS_TABLE[self.db.dialect], adopt=adopt_first_release
