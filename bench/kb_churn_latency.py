@@ -2,16 +2,21 @@
 removal, in one process (questions in the main thread, the change in another, as in `yiju serve`).
 
 Run: .venv/bin/python bench/kb_churn_latency.py [--laws ../shared/corpus/laws] [--files 400] [--extra 40]
+     [--rounds 3] [--idle-s 6]
 It imports `--files` statute files into a fresh home (the tiny static embedder, trained in seconds), then asks
-the legal_dev questions in a loop: idle; while `--extra` more files are imported; while one law is removed and
-the index is rebuilt in the background. Prints p50/p95 per phase, the ratio to idle (target p95 <= 2x), and
-whether any answer retrieved after remove() returned contained the removed law (target: 0).
+the legal_dev questions in a loop, `--rounds` times: idle; while `--extra` more files are imported; idle again;
+while the largest law is removed and the index is rebuilt in the background. Each churn phase is compared with
+the idle phase right before it (the machine is shared, so its load drifts: the 1-minute load average is
+printed per phase). Prints p50/p95 per phase and round, pooled over rounds, the ratios to idle (target p95 <=
+2x), and whether any answer retrieved after remove() returned contained the removed law (target: 0).
+Knowledge config `index_worker` (auto: a child process while questions are served) can be set with --worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -34,11 +39,15 @@ def _pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(len(values) * q))], 2) if values else 0.0
 
 
-def _ask_until(kb, questions: list[str], stop: threading.Event, minimum: int, removed: str = "") -> dict:
+def _ask_until(
+    kb, questions: list[str], stop: threading.Event, minimum: int, removed: str = "", seconds: float = 0.0
+) -> dict:
     lat: list[float] = []
     leaks = 0
     i = 0
-    while not stop.is_set() or len(lat) < minimum:
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    while not stop.is_set() or len(lat) < minimum or time.perf_counter() - started < seconds:
         q = questions[i % len(questions)]
         i += 1
         t0 = time.perf_counter()
@@ -48,7 +57,63 @@ def _ask_until(kb, questions: list[str], stop: threading.Event, minimum: int, re
             leaks += 1
         if len(lat) > 20000:
             break
-    return {"n": len(lat), "p50_ms": _pct(lat, 0.5), "p95_ms": _pct(lat, 0.95), "leaks": leaks}
+    return {
+        "n": len(lat),
+        "p50_ms": _pct(lat, 0.5),
+        "p95_ms": _pct(lat, 0.95),
+        "leaks": leaks,
+        "load_1min": [round(load, 1), round(os.getloadavg()[0], 1)],
+        "_lat": lat,
+    }
+
+
+def _pooled(phases: list[dict]) -> dict:
+    lat = [x for p in phases for x in p["_lat"]]
+    return {"n": len(lat), "p50_ms": _pct(lat, 0.5), "p95_ms": _pct(lat, 0.95)}
+
+
+def _ratio(a: dict, b: dict) -> float:
+    return round(a["p95_ms"] / max(b["p95_ms"], 1e-6), 2)
+
+
+def _round(kb, questions: list[str], extra: Path, idle_s: float) -> dict:
+    """One idle / import / idle / removal cycle."""
+    done = threading.Event()
+    done.set()
+    idle_a = _ask_until(kb, questions, done, minimum=300, seconds=idle_s)
+    done = threading.Event()
+    t0 = time.perf_counter()
+    worker = threading.Thread(target=lambda: (kb.import_path(extra, progress=False), done.set()))
+    worker.start()
+    during_import = _ask_until(kb, questions, done, minimum=50)
+    worker.join()
+    import_s = time.perf_counter() - t0
+    kb.serving.wait_idle(600)
+    done = threading.Event()
+    done.set()
+    idle_b = _ask_until(kb, questions, done, minimum=300, seconds=idle_s)
+
+    victim = max(kb.laws(), key=lambda x: x.articles).law
+    rebuilt = threading.Event()
+    t0 = time.perf_counter()
+    kb.remove(victim)
+    remove_return_s = time.perf_counter() - t0
+    threading.Thread(target=lambda: (kb.serving.wait_idle(600), rebuilt.set())).start()
+    during_removal = _ask_until(kb, questions, rebuilt, minimum=50, removed=victim)
+    rebuild_s = time.perf_counter() - t0
+    return {
+        "idle_before_import": idle_a,
+        "during_import": {**during_import, "import_s": round(import_s, 1)},
+        "idle_before_removal": idle_b,
+        "during_removal": {
+            **during_removal,
+            "law": victim,
+            "remove_returned_s": round(remove_return_s, 2),
+            "rebuilt_s": round(rebuild_s, 1),
+        },
+        "p95_ratio_import": _ratio(during_import, idle_a),
+        "p95_ratio_removal": _ratio(during_removal, idle_b),
+    }
 
 
 def main() -> None:
@@ -63,66 +128,61 @@ def main() -> None:
     )
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--extra", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--idle-s", type=float, default=6.0, help="seconds of each idle phase")
+    ap.add_argument("--worker", choices=["auto", "process", "thread"], default="auto")
     args = ap.parse_args()
     files = sorted(args.laws.rglob("*.md"))
-    if len(files) < args.files + args.extra:
+    if len(files) < args.files + args.extra * args.rounds:
         sys.exit(f"{args.laws}: only {len(files)} statute files")
     work = Path(tempfile.mkdtemp(prefix="yiju-churn-"))
     try:
-        base, extra = work / "base", work / "extra"
-        for folder, chosen in (
-            (base, files[: args.files]),
-            (extra, files[args.files : args.files + args.extra]),
-        ):
-            for f in chosen:
+        base = work / "base"
+        chosen = [(base, files[: args.files])]
+        for r in range(args.rounds):
+            lo = args.files + r * args.extra
+            chosen.append((work / f"extra{r}", files[lo : lo + args.extra]))
+        for folder, picked in chosen:
+            for f in picked:
                 target = folder / f.relative_to(args.laws)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(f, target)
-        kb = KnowledgeBase.open(work / "home", KnowledgeConfig.model_validate(TINY))
+        config = KnowledgeConfig.model_validate({**TINY, "index_worker": args.worker})
+        kb = KnowledgeBase.open(work / "home", config)
         t0 = time.perf_counter()
         kb.import_path(base, progress=False)
         setup_s = time.perf_counter() - t0
         questions = [it.question for it in load_eval_set(args.set_path)]
         for q in questions[:20]:
             kb.retrieve(q, k=5)  # warm
-        idle_stop = threading.Event()
-        idle_stop.set()
-        idle = _ask_until(kb, questions, idle_stop, minimum=300)
-
-        done = threading.Event()
-        t0 = time.perf_counter()
-        worker = threading.Thread(target=lambda: (kb.import_path(extra, progress=False), done.set()))
-        worker.start()
-        during_import = _ask_until(kb, questions, done, minimum=50)
-        worker.join()
-        import_s = time.perf_counter() - t0
-
-        victim = max(kb.laws(), key=lambda x: x.articles).law
-        rebuilt = threading.Event()
-        t0 = time.perf_counter()
-        kb.remove(victim)
-        remove_return_s = time.perf_counter() - t0
-        threading.Thread(target=lambda: (kb.serving.wait_idle(600), rebuilt.set())).start()
-        during_removal = _ask_until(kb, questions, rebuilt, minimum=50, removed=victim)
-        rebuild_s = time.perf_counter() - t0
+        rounds = [_round(kb, questions, work / f"extra{r}", args.idle_s) for r in range(args.rounds)]
         stats = kb.stats()
         kb.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    pooled = {
+        phase: _pooled([r[phase] for r in rounds])
+        for phase in ("idle_before_import", "during_import", "idle_before_removal", "during_removal")
+    }
+    idle = _pooled([r[p] for r in rounds for p in ("idle_before_import", "idle_before_removal")])
     out = {
         "articles": stats["articles"],
+        "cpus": os.cpu_count(),
+        "index_worker": args.worker,
         "setup_import_s": round(setup_s, 1),
-        "idle": idle,
-        "during_import": {**during_import, "import_s": round(import_s, 1)},
-        "during_removal": {
-            **during_removal,
-            "law": victim,
-            "remove_returned_s": round(remove_return_s, 2),
-            "rebuilt_s": round(rebuild_s, 1),
-        },
-        "p95_ratio_import": round(during_import["p95_ms"] / max(idle["p95_ms"], 1e-6), 2),
-        "p95_ratio_removal": round(during_removal["p95_ms"] / max(idle["p95_ms"], 1e-6), 2),
-        "removed_law_returned_after_remove": during_removal["leaks"],
+        "rounds": [
+            {
+                k: ({kk: vv for kk, vv in v.items() if kk != "_lat"} if isinstance(v, dict) else v)
+                for k, v in r.items()
+            }
+            for r in rounds
+        ],
+        "pooled": {"idle": idle, **pooled},
+        "p95_ratio_import": _ratio(pooled["during_import"], pooled["idle_before_import"]),
+        "p95_ratio_removal": _ratio(pooled["during_removal"], pooled["idle_before_removal"]),
+        "p95_ratio_import_per_round": [r["p95_ratio_import"] for r in rounds],
+        "p95_ratio_removal_per_round": [r["p95_ratio_removal"] for r in rounds],
+        "removed_law_returned_after_remove": sum(r["during_removal"]["leaks"] for r in rounds),
     }
     print(json.dumps(out, ensure_ascii=False, indent=2))
 

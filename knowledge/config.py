@@ -128,6 +128,12 @@ class KnowledgeConfig(BaseModel):
     store: StoreConfig = Field(default_factory=ChromaLocalStore)
     embedder: EmbedderConfig = Field(default_factory=StaticEmbedderConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    index_worker: Literal["auto", "process", "thread"] = Field(
+        default="auto",
+        description="Where an import's parsing/tokenising/embedding and index builds run: auto = in a child "
+        "process while questions are being answered (they then keep this interpreter), else here; process = "
+        "always a child; thread = always here",
+    )
     collection: str = Field(
         default="yiju_kb",
         pattern=r"^[a-zA-Z0-9._-]{3,40}$",

@@ -121,6 +121,46 @@ class StaticJiebaEmbedder:
         return self._encode_tokens([tokenize_query(text)])[0]
 
 
+class StaticVectors:
+    """The trained static embedder's DOCUMENT vectors computed with numpy alone (no torch import: the index
+    worker process, knowledge/worker.py, would otherwise spend seconds importing sentence-transformers).
+
+    Same weights (checked against the weights hash the name comes from), same vocabulary and token-id rule
+    as `StaticJiebaEmbedder`, and the same mean over a document's token vectors, so the vectors agree with
+    it to float rounding (tests/knowledge/test_index_worker.py)."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from safetensors.numpy import load_file
+
+        info = json.loads((model_dir / "yiju_embedder.json").read_text(encoding="utf-8"))
+        try:
+            weights = load_file(str(model_dir / "model.safetensors"))["embedding.weight"]
+            vocab = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise EmbedderError(f"{model_dir}: cannot read the embedder's weights ({exc})") from exc
+        if hashlib.sha256(weights.tobytes()).hexdigest() != info["weights_hash"]:
+            raise EmbedderError(f"{model_dir}: weights do not match yiju_embedder.json")
+        self.name = f"static-{info['weights_hash'][:10]}"
+        self.dim = int(weights.shape[1])
+        self.vocab: dict[str, int] = vocab
+        self._weights = weights
+
+    def embed_documents(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """Vectors for documents (the given jieba tokens, else the texts tokenised)."""
+        from knowledge.textproc import tokenize
+
+        toks = tokens if tokens is not None else [tokenize(t) for t in texts]
+        if not len(toks):
+            return np.zeros((0, self.dim), np.float32)
+        ids = [token_ids(self.vocab, t) for t in toks]
+        starts = np.cumsum([0] + [len(i) for i in ids[:-1]])
+        flat = np.fromiter((j for i in ids for j in i), dtype=np.int64)
+        sums = np.add.reduceat(self._weights[flat], starts, axis=0)  # EmbeddingBag mode "mean"
+        return _normalize(sums / np.array([len(i) for i in ids], dtype=np.float32)[:, None])
+
+
 class SentenceTransformerEmbedder:
     """Any local sentence-transformers model directory (nothing is downloaded)."""
 

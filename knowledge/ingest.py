@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from knowledge.manifest import ARTICLE_COLUMNS, UPSERT_ARTICLE, UPSERT_FILE, fil
 from knowledge.manifest import UNDATED as _UNDATED
 from knowledge.migrations import sections_json
 from knowledge.progress import progress_bar
-from knowledge.sources import iter_source_files, load_file
+from knowledge.sources import iter_source_files
 from knowledge.types import passage_id
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ class _Pending:
     fmt: str
     docs: list[LoadedDoc]
     tokens: list[list[list[str]]]  # per doc, per article
+    # vectors the child computed while parsing: (passage id, stored tokens) -> vector, and whose they are
+    vectors: dict[tuple[str, str], np.ndarray] | None = None
+    embedder_name: str = ""
 
 
 def vector_metadata(row) -> dict:
@@ -187,7 +191,10 @@ class Importer:
         self.source_name = source_name
         from knowledge.serving import sharing_the_interpreter
 
-        with self.kb._write_lock, sharing_the_interpreter():
+        # while questions are being answered, parsing, tokenising, embedding and the index build run in a
+        # child process (knowledge/worker.py); every manifest and vector-store write stays here
+        self._child = self.kb.child_work()
+        with self._child, self.kb._write_lock, sharing_the_interpreter():
             pending = self._parse_files(files, fmt, report, strict, progress)
             if strict and report.errors:
                 report.seconds = round(time.monotonic() - started, 3)
@@ -218,7 +225,7 @@ class Importer:
                 self.kb._refresh_version()
                 # build (and cache on disk) the BM25 index now, so the first question does not pay for it
                 with progress_bar(progress, "indexing", 1) as advance:
-                    self.kb.serving.rebuild_now()  # the old snapshot answers questions meanwhile
+                    self.kb.serving.rebuild_now(self._child)  # the old snapshot answers questions meanwhile
                     advance(1)
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -226,12 +233,14 @@ class Importer:
     def _parse_files(
         self, files: Sequence[Path], fmt: str, report: ImportReport, strict: bool, progress: bool
     ) -> list[_Pending]:
-        from knowledge.textproc import tokenize
+        from knowledge.worker import parse_file
 
-        pending: list[_Pending] = []
+        child = self._child
+        # the embedder in use now (a retrain after parsing makes these vectors unused: names differ)
+        embed_args = (self.config, self.embedder_dir) if child.isolated else (None, None)
+        todo: list[tuple[Path, str, str, Future]] = []  # (file, key, hash, future of its ParsedFile)
         with progress_bar(progress, "parsing", len(files)) as advance:
             for f in files:
-                advance(1)
                 key = f"upload/{self.source_name}" if self.source_name else str(f.resolve())
                 try:
                     file_hash = _sha256_file(f)
@@ -243,19 +252,28 @@ class Importer:
                     continue
                 unchanged = self._unchanged(key, file_hash)
                 if unchanged is not None:
+                    advance(1)
                     report.files_skipped += 1
                     report.articles_unchanged += unchanged
                     continue
-                try:
-                    docs = load_file(f, fmt)
-                except LoadError as exc:
-                    msg = _not_imported(exc.message, strict, parsing=True)
-                    report.errors.append(ImportIssue(file=exc.file, line=exc.line, message=msg))
+                # queued: the child parses the next file while this process looks at the one before
+                todo.append((f, key, file_hash, child.submit(parse_file, f, fmt, *embed_args)))
+            pending: list[_Pending] = []
+            for n, (f, key, file_hash, future) in enumerate(todo):
+                parsed = child.result(future, parse_file, f, fmt, *embed_args)
+                advance(1)
+                if parsed.error is not None:
+                    file, line, message = parsed.error
+                    msg = _not_imported(message, strict, parsing=True)
+                    report.errors.append(ImportIssue(file=file, line=line, message=msg))
                     if strict:
+                        for _, _, _, later in todo[n + 1 :]:
+                            later.cancel()
                         break
                     continue
-                tokens = [[tokenize(f"{d.law} {a.chapter} {a.text}") for a in d.articles] for d in docs]
-                pending.append(_Pending(key, file_hash, docs[0].fmt, docs, tokens))
+                item = _Pending(key, file_hash, parsed.docs[0].fmt, parsed.docs, parsed.tokens)
+                item.vectors, item.embedder_name = parsed.vectors, parsed.embedder_name
+                pending.append(item)
         return pending
 
     def _unchanged(self, key: str, file_hash: str) -> int | None:
@@ -343,10 +361,25 @@ class Importer:
 
     _meta = staticmethod(vector_metadata)
 
-    def _embed_rows(self, rows: Sequence) -> np.ndarray:
+    def _embed_rows(self, rows: Sequence, item: _Pending | None = None) -> np.ndarray:
+        """Vectors of stored/new rows: the ones the child computed while parsing `item` when they were
+        made by the embedder in use from the same tokens, else computed now (in the child when there is
+        one)."""
+        from knowledge.worker import embed_documents
+
         emb = self.embedder()
+        if item is not None and item.vectors and item.embedder_name == emb.name:
+            found = [item.vectors.get((r["id"], r["tokens"])) for r in rows]
+            have = [v for v in found if v is not None]
+            if len(have) == len(found):
+                return np.stack(have) if have else np.zeros((0, emb.dim), np.float32)
         texts = [r["text"] for r in rows]
         toks = [r["tokens"].split() for r in rows]
+        child = getattr(self, "_child", None)
+        if child is not None and child.isolated and isinstance(self.config.embedder, StaticEmbedderConfig):
+            name, vecs = child.call(embed_documents, self.config, self.embedder_dir, texts, toks)
+            if name == emb.name:
+                return vecs
         return emb.embed_documents(texts, toks)
 
     def _write_file(self, item: _Pending, report: ImportReport) -> None:
@@ -382,7 +415,7 @@ class Importer:
         try:
             if store is not None and (changed or removed or relabelled):
                 if changed:
-                    vecs = self._embed_rows(changed)
+                    vecs = self._embed_rows(changed, item)
                     written = True
                     store.upsert(emb.name, [r["id"] for r in changed], vecs, [self._meta(r) for r in changed])
                 if relabelled:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,6 @@ from knowledge import retrieval
 from knowledge.config import (
     KnowledgeConfig,
     NoEmbedderConfig,
-    SentenceTransformerConfig,
     StaticEmbedderConfig,
 )
 from knowledge.curation import LawInfo, VersionInfo, list_laws
@@ -33,6 +33,8 @@ from knowledge.retrieval import Snapshot
 from knowledge.serving import SnapshotHolder
 from knowledge.types import Passage, article_key, article_no_of_key, is_passage_id
 from knowledge.versions import DocVersion, in_force_on, today
+from knowledge.worker import ChildWork, StaleVersion, load_embedder
+from knowledge.worker import build_snapshot as build_snapshot_in_child
 
 if TYPE_CHECKING:
     from knowledge.embedder import Embedder
@@ -52,9 +54,7 @@ class KnowledgeBase:
         self.database = database if isinstance(database, str) else getattr(database, "url", "")
         self.manifest = Manifest(self.home / "kb.sqlite", database=database, home=self.home)
         self._write_lock = threading.RLock()  # one import/remove at a time
-        self.serving = SnapshotHolder(
-            lambda: retrieval.build_snapshot(self, self.kb_version), lambda: self.kb_version, self._write_lock
-        )
+        self.serving = SnapshotHolder(self._build_snapshot, lambda: self.kb_version, self._write_lock)
         self._embedder: Embedder | None = None
         self._embedder_loaded = False
         self._store = None
@@ -103,19 +103,7 @@ class KnowledgeBase:
         if self.manifest.shared and isinstance(self.config.embedder, StaticEmbedderConfig):
             self._follow_shared_embedder()
         if not self._embedder_loaded:
-            cfg = self.config.embedder
-            if isinstance(cfg, SentenceTransformerConfig):
-                from knowledge.embedder import SentenceTransformerEmbedder
-
-                self._embedder = SentenceTransformerEmbedder(cfg)
-            elif (
-                isinstance(cfg, StaticEmbedderConfig) and (self.embedder_dir / "yiju_embedder.json").exists()
-            ):
-                from knowledge.embedder import StaticJiebaEmbedder
-
-                self._embedder = StaticJiebaEmbedder(self.embedder_dir)
-            else:
-                self._embedder = None
+            self._embedder = load_embedder(self.config, self.embedder_dir)
             self._embedder_loaded = True
         return self._embedder
 
@@ -130,6 +118,24 @@ class KnowledgeBase:
             if wanted != shared_embedder.local_name(self.embedder_dir):
                 shared_embedder.fetch(self.manifest, self.embedder_dir, wanted)
             self._embedder_loaded = False  # (re)load from the folder below
+
+    def child_work(self) -> ChildWork:
+        """Where an import's or a rebuild's heavy work runs (knowledge/worker.py): a child process while a
+        snapshot serves questions (config `index_worker: auto`, or always with `process`), else this one."""
+        mode = self.config.index_worker
+        return ChildWork(isolated=mode == "process" or (mode == "auto" and self.serving.serving is not None))
+
+    def _build_snapshot(self, child: ChildWork | None = None) -> Snapshot:
+        """The snapshot of the manifest now (called by self.serving with the write lock held)."""
+        version = self.kb_version
+        work = child if child is not None else self.child_work()
+        if not work.isolated:
+            return retrieval.build_snapshot(self, version)
+        try:
+            with work if child is None else nullcontext():
+                return work.call(build_snapshot_in_child, self.home, self.config, version, self.database)
+        except StaleVersion:  # another process changed the manifest meanwhile: read it here
+            return retrieval.build_snapshot(self, self.kb_version)
 
     def import_starter(self, progress: bool = False) -> ImportReport:
         """Import the packaged sample KB (labour law, social insurance, medical regulation; marked 示例)."""
@@ -435,14 +441,15 @@ class KnowledgeBase:
             self,
             query,
             domain=domain,
-            k=k + min(len(removed), 200),
+            k=k,
             law=law,
             as_of=as_of,
             version=version,
             all_versions=all_versions,
             profile=profile,
+            exclude=removed,  # masked before ranking: k results, none of them removed
         )
-        if removed:
+        if removed:  # and never returned, whatever the ranking did
             found = [p for p in found if p.id not in removed]
         return found[:k]
 

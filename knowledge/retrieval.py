@@ -251,6 +251,7 @@ def retrieve(
     version: str | None = None,
     all_versions: bool = False,
     profile: str | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Passage]:
     """Hybrid retrieval: BM25 over jieba words + BM25 over character bigrams + dense vectors, fused
     (config `retrieval.fusion`: normalised scores by default, or RRF). The question is cleaned first
@@ -258,7 +259,8 @@ def retrieve(
 
     An exact reference in the query ('劳动合同法第四十七条') puts that article first. Filters: domain,
     law, a version, or `as_of` (the version in force on that date); otherwise the newest version
-    (`all_versions=True` searches every stored version, e.g. for question sets built on older texts).
+    (`all_versions=True` searches every stored version, e.g. for question sets built on older texts);
+    `exclude` names ids never to return (removed since the snapshot was built; masked before ranking).
 
     With `retrieval.ranker: learned` (the default) the candidates of all searches are ranked by the
     learned linear model of `profile` (default: the domain's, else `legal`; see knowledge.ranking).
@@ -279,6 +281,9 @@ def retrieve(
     mask = passage_mask(snap, domain, law, as_of, version)
     if all_versions and not (as_of or version):
         mask = passage_mask(snap, domain, law, None, None, every=True)
+    if exclude:  # ids removed since this snapshot was built (knowledge.serving tombstones)
+        mask = mask.copy()
+        mask[[snap.pos[i] for i in exclude if i in snap.pos]] = False
     if not mask.any():
         return out[:k]
     n_cand = max(rc.candidates, k)
@@ -380,7 +385,7 @@ def dense_vectors(kb: SearchableKB, snap: Snapshot, emb) -> np.ndarray:
     have = snap.vectors.get(emb.name)
     if have is not None:
         return have
-    cache = kb.home / "index" / f"vectors-{snap.kb_version}-{emb.name}.npy"
+    cache = vectors_cache_path(kb.home, snap.kb_version, emb.name)
     if cache.exists():
         matrix = np.load(cache)
     else:
@@ -408,6 +413,12 @@ def dense_subset(snap: Snapshot, emb_name: str, vectors: np.ndarray, rows: np.nd
             snap.dense_subsets.clear()
         snap.dense_subsets[key] = have
     return have
+
+
+def vectors_cache_path(home: Path, version: str, embedder_name: str) -> Path:
+    """Where the vectors of every row of the snapshot at `version` are cached (also written by ingest's
+    index worker, knowledge/worker.py)."""
+    return home / "index" / f"vectors-{version}-{embedder_name}.npy"
 
 
 def ranker_profile(kb: SearchableKB, name: str | None):

@@ -1,8 +1,9 @@
 """Serving the retrieval snapshot while the knowledge base changes: questions never wait for an index build.
 
 After an import, a removal or a domain change the old snapshot keeps answering while a new one is built
-(in the importer's thread, or in one background thread), then the new one is swapped in with a single
-assignment. Ids removed since the serving snapshot was built are remembered ("tombstones") and filtered out
+(for the importer, or in one background thread; while a snapshot serves, the build itself runs in a child
+process, knowledge/worker.py, so it does not hold this interpreter), then the new one is swapped in with a
+single assignment. Ids removed since the serving snapshot was built are remembered ("tombstones") and filtered out
 of results at once, so a removed law is never returned after `remove()` returned. What a snapshot holds is
 knowledge.retrieval's business; when it is built is this module's.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from knowledge.retrieval import Snapshot
+from knowledge.worker import ChildWork
 
 # While an import or an index build runs in a thread of a serving process, questions in other threads wait for
 # the GIL at every switch: a shorter switch interval (default 5 ms) lets them through sooner.
@@ -46,9 +48,14 @@ class SnapshotHolder:
     """The snapshot in service, its rebuilds and the tombstones of removed ids. Thread-safe."""
 
     def __init__(
-        self, build: Callable[[], Snapshot], version: Callable[[], str], write_lock: threading.RLock
+        self,
+        build: Callable[[ChildWork | None], Snapshot],
+        version: Callable[[], str],
+        write_lock: threading.RLock,
     ):
-        self._build = build  # reads the manifest; called with write_lock held so no write interleaves
+        # reads the manifest; called with write_lock held so no write interleaves. Given a ChildWork, the
+        # build runs in that child process (else the builder decides: knowledge.kb.KnowledgeBase.child_work)
+        self._build = build
         self._version = version
         self._write_lock = write_lock
         self._snapshot: Snapshot | None = None
@@ -73,18 +80,18 @@ class SnapshotHolder:
                 self.schedule()
             return snap
         with self._first_lock:
-            if self._snapshot is None:
-                self._swap(*self._build_consistent())
+            if self._snapshot is None:  # nothing serves yet: the asker waits anyway, build it here
+                self._swap(*self._build_consistent(ChildWork(isolated=False)))
             return self._snapshot  # type: ignore[return-value]
 
-    def _build_consistent(self) -> tuple[Snapshot, int]:
+    def _build_consistent(self, child: ChildWork | None = None) -> tuple[Snapshot, int]:
         with (
             self._write_lock,
             sharing_the_interpreter(),
         ):  # no import/removal commits while the manifest is read
             with self._state_lock:
                 seen = self._changes
-            return self._build(), seen
+            return self._build(child), seen
 
     def _swap(self, snap: Snapshot, seen: int) -> None:
         with self._state_lock:
@@ -93,10 +100,11 @@ class SnapshotHolder:
             # ids removed before this build started are absent from it: no need to filter them any more
             self._tombstones = {i: n for i, n in self._tombstones.items() if n > seen}
 
-    def rebuild_now(self) -> Snapshot:
-        """Build a snapshot of the current content in this thread and put it in service (the old one serves
-        meanwhile). Used at the end of an import so the first question does not pay for the build."""
-        snap, seen = self._build_consistent()
+    def rebuild_now(self, child: ChildWork | None = None) -> Snapshot:
+        """Build a snapshot of the current content and put it in service (the old one serves meanwhile);
+        this thread waits for it. Used at the end of an import so the first question does not pay for the
+        build; `child` is the import's worker process, when it has one."""
+        snap, seen = self._build_consistent(child)
         self._swap(snap, seen)
         return snap
 

@@ -47,7 +47,7 @@ def _timed(fn) -> tuple[float, object]:
 def test_removed_law_is_filtered_at_once_and_rebuild_runs_in_background(
     yiju_home: Path, laws_dir: Path, slow_builds: threading.Event
 ) -> None:
-    kb = KnowledgeBase.open(yiju_home, tiny_config())
+    kb = KnowledgeBase.open(yiju_home, tiny_config(index_worker="thread"))  # the slowed build runs here
     kb.import_path(laws_dir, progress=False)  # first build: not slowed
     old = kb._snapshot
     assert any(p.law == "测试医疗纠纷处理条例" for p in kb.retrieve("患者 病历 查阅", k=5))
@@ -67,7 +67,7 @@ def test_removed_law_is_filtered_at_once_and_rebuild_runs_in_background(
 def test_questions_are_answered_during_an_import(
     yiju_home: Path, laws_dir: Path, slow_builds: threading.Event
 ) -> None:
-    kb = KnowledgeBase.open(yiju_home, tiny_config())
+    kb = KnowledgeBase.open(yiju_home, tiny_config(index_worker="thread"))
     kb.import_path(laws_dir, progress=False)
     kb.retrieve("劳动报酬", k=3)
     (laws_dir / "测试劳动法(2020-06-30).md").write_text(LABOUR_V2, encoding="utf-8")
