@@ -103,7 +103,6 @@ class BodySizeLimit:
                 return
 
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -114,16 +113,11 @@ class BodySizeLimit:
                     raise _BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = ResponseTracker(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except _BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await self._reply(send, 413, "request_too_large", f"request body over the {limit}-byte limit")
 
     @staticmethod
@@ -140,6 +134,20 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class ResponseTracker:
+    """An ASGI `send` that remembers whether the response has started: a middleware that stops a request
+    part-way (body too large, too many files) can only answer with its own error before that."""
+
+    def __init__(self, send: Send) -> None:
+        self.started = False
+        self._send = send
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 class _BodyTooLarge(HTTPException):

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.api.auth import authorize, presented_key
 from assistant.api.errors import AccessDenied, error_body
 from assistant.api.keys import role_allows
+from assistant.api.limits import ResponseTracker
 from assistant.api.uploads import MAX_FILES_PER_UPLOAD, UploadRejected
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -209,7 +210,6 @@ class GradioGuard:
             return
         delimiter = b"--" + boundary
         seen, tail = 0, b""
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal seen, tail
@@ -223,16 +223,11 @@ class GradioGuard:
                     raise _TooManyFiles(self.max_files)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = ResponseTracker(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except _TooManyFiles as exc:
-            if not started:
+            if not tracked.started:
                 response = JSONResponse(error_body(413, str(exc.detail)), status_code=413)
                 await response(scope, receive, send)
 
