@@ -157,6 +157,12 @@ def test_categories_are_not_sent_by_generic_words() -> None:
     assert classify("孩子发烧咳嗽", [FLU_SYMPTOMS], MEDICAL) in ("儿科", "传染病")
 
 
+def test_a_deposit_is_the_tenancy_category_next_to_a_landlord() -> None:
+    # 押金 is a 劳动合同 keyword too (an employer may not take one); beside 房东 it is a rent deposit
+    assert classify("房东提前收回房子，押金不退怎么办？", [], LEGAL) == "房屋租赁"
+    assert classify("公司入职要求交押金合法吗？", [], LEGAL) == "劳动合同"
+
+
 # ---------------------------------------------------------------------- relevance gate (issue 12)
 def test_gate_keeps_passages_that_address_the_question() -> None:
     decision = judge_basis("流感一般有哪些症状？", [FLU_SYMPTOMS, A47], MEDICAL)
