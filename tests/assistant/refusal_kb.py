@@ -4,6 +4,8 @@ of 中华人民共和国刑法 and two real passages of the 2025 flu guideline (
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.assistant.conftest import TINY_YAML
@@ -72,3 +74,18 @@ def build_home(root: Path, *, with_criminal_law: bool) -> Path:
     assert not report.errors, report.errors
     kb.close()
     return home
+
+
+@contextmanager
+def open_pipelines(homes: dict[str, Path]) -> Iterator[dict[str, object]]:
+    """A Pipeline per home, closed (with its knowledge base and audit store) afterwards."""
+    from assistant.pipeline import Pipeline
+
+    built = {name: Pipeline.from_home(home) for name, home in homes.items()}
+    try:
+        yield built
+    finally:
+        for p in built.values():
+            p.close()
+            p.kb.close()
+            p.audit.close()

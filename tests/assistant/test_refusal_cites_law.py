@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.assistant.refusal_kb import build_home
+from tests.assistant.refusal_kb import build_home, open_pipelines
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +23,8 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def pipelines(homes: dict[str, Path]) -> Iterator[dict[str, object]]:
-    from assistant.pipeline import Pipeline
-
-    built = {name: Pipeline.from_home(home) for name, home in homes.items()}
-    yield built
-    for p in built.values():
-        p.close()
-        p.kb.close()
-        p.audit.close()
+    with open_pipelines(homes) as built:
+        yield built
 
 
 def _ask(pipeline, question: str, domain: str):  # noqa: ANN001, ANN202
