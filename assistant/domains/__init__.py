@@ -52,6 +52,13 @@ class RetrievalSpec(BaseModel):
         le=1.0,
         description="…and at least this share of the best retrieved passage's relevance (drops side articles)",
     )
+    subject_words: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Relevance gate: a basis must cover at least one of the question's N rarest words (what it "
+        "is about: 痛风 in 痛风急性发作吃什么药); 0 = off (legal stories carry rare incidental details)",
+    )
     max_passages: int = Field(default=5, ge=1, le=20, description="Passages given to the generator")
     filter: Literal["store", "post"] = Field(
         default="post",

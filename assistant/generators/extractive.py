@@ -30,6 +30,7 @@ from assistant.grounding.overlap import content_grams, names_article
 from assistant.grounding.refs import short_section
 from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
 from assistant.grounding.statements import Statement, statements
+from assistant.grounding.subject import differential_statement, document_identity
 from knowledge.numerals import article_label, parse_article_no
 from knowledge.types import Passage
 from safety.types import Answer, Citation
@@ -154,6 +155,8 @@ class ExtractiveGenerator:
             own = [s for s in own if not s.catch_all] or own
             for st in own:
                 section = st.section or passage_section(p)
+                if differential_statement(section, question):
+                    continue  # another disease, described only to tell it apart (鉴别诊断)
                 intent = 0.1 if _asks_this_section(question, section) else 0.0
                 context = f"{p.law} {section}"
                 part = weighted_coverage(words, weights, f"{context} {st.text}", question, domain.synonyms)
@@ -203,7 +206,7 @@ class ExtractiveGenerator:
                 continue
             # Another document must answer nearly as well as the first point's to add a point; a guideline
             # answer stays inside its guideline (two diseases' advice are never mixed).
-            if passages[t.rank].law != passages[best.rank].law and (
+            if document_identity(passages[t.rank]) != document_identity(passages[best.rank]) and (
                 passage_best[t.rank] < 0.9 * best.score or getattr(passages[best.rank], "is_guideline", False)
             ):
                 continue

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.domains import DomainSpec
 from assistant.grounding.overlap import names_article
-from assistant.grounding.relevance import relevance, topic_words, uniform_weights
+from assistant.grounding.relevance import relevance, topic_words, uniform_weights, weighted_coverage
 from assistant.grounding.statements import statements
+from assistant.grounding.subject import fits_subject, topic_heading
 from knowledge.types import Passage
 
 # Among the passages that pass the gate, the ranker's relative confidence breaks near-ties in relevance.
@@ -36,19 +37,33 @@ def judge_basis(
 ) -> BasisDecision:
     """The relevance gate. An article the question names exactly (《劳动合同法》第四十七条) always qualifies
     and comes first; others need relevance ≥ `retrieval.min_overlap` and ≥ `retrieval.relative_overlap`
-    × the best passage's, and a retrieval score ≥ `retrieval.min_score`; at most `max_passages`, best
-    first (relevance + 0.2 × score relative to the best retrieved). `weights`: the question words' corpus weights (`question_weights`); uniform when absent."""
+    × the best passage's, must be about the question's subject (`fits_subject`, and cover one of its
+    `retrieval.subject_words` rarest words), and a retrieval score ≥ `retrieval.min_score`; at most
+    `max_passages`, best first (relevance + 0.2 × score relative to the best retrieved). `weights`: the
+    question words' corpus weights (`question_weights`); uniform when absent."""
     r = spec.retrieval
     words = topic_words(question)
     w = dict(weights) if weights else uniform_weights(words)
     exact = [p for p in passages if names_article(question, p)]
-    # A passage with nothing quotable (only headings or table debris) cannot be a basis.
-    quotable = [p for p in passages if p not in exact and statements(p)]
+    # A passage with nothing quotable (only headings or table debris) cannot be a basis; nor can one about
+    # another subject (a rare disease's chapter, a differential diagnosis) that merely shares the words.
+    expanded = spec.expand(question)
+    quotable = [p for p in passages if p not in exact and statements(p) and fits_subject(expanded, p)]
     scored = [(relevance(question, p, w, spec.synonyms, words), p) for p in quotable]
     best_rel = max((rel.score for rel, _ in scored), default=0.0)
     floor = max(r.min_overlap, r.relative_overlap * best_rel)
     top_score = max((p.score for p in passages), default=0.0) or 1.0
-    kept = [(rel, p) for rel, p in scored if p.score >= r.min_score and rel.score >= floor]
+    # The question's rarest words name what it is about (痛风, 止痛): a passage lacking all of them only
+    # shares the question's generic words (急性, 发作, 药), however many.
+    heavy = _rarest(words, w, r.subject_words)
+    kept = [
+        (rel, p)
+        for rel, p in scored
+        if p.score >= r.min_score
+        and rel.score >= floor
+        and not (heavy and set(heavy) <= set(rel.missing))
+        and _topic_covers(question, p, heavy, spec)
+    ]
     # Best first (relevance plus the ranker's relative confidence), so a wider candidate pool (k) can
     # bring in the governing article without pushing it past `max_passages`.
     kept.sort(key=lambda t: -(t[0].score + _RETRIEVAL_WEIGHT * t[1].score / top_score))
@@ -59,6 +74,25 @@ def judge_basis(
         scores={p.id: rel.score for rel, p in scored},
         best=best_rel,
         missing=missing[:3],
+    )
+
+
+def _rarest(words: list[str], weights: Mapping[str, float], n: int) -> list[str]:
+    """The question's `n` rarest words, with every word tied with the n-th (many words share the IDF cap)."""
+    if n <= 0 or not words:
+        return []
+    ranked = sorted(words, key=lambda x: -weights.get(x, 1.0))
+    cut = weights.get(ranked[min(n, len(ranked)) - 1], 1.0)
+    return [x for x in ranked if weights.get(x, 1.0) >= cut]
+
+
+def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec) -> bool:
+    """A passage explaining a numbered everyday topic (健康素养 「14. 蚊子、苍蝇、老鼠、蟑螂等会传播多种疾病」) is
+    about that topic: its heading must name one of the question's rarest words, not only its body text
+    (蟑螂 … 诱发过敏性鼻炎 is no answer on nasal sprays)."""
+    heading = topic_heading(p) if heavy else ""
+    return not heading or any(
+        weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms) >= 0.5 for h in heavy
     )
 
 

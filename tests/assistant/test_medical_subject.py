@@ -1,0 +1,131 @@
+"""Medical answers rest on passages *about* the question's subject (issue 9): a rare disease's chapter of a
+compendium, a differential-diagnosis section or a passage sharing only generic words is no basis."""
+
+from __future__ import annotations
+
+from assistant.domains import load_domains
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.grounding.basis import judge_basis
+from assistant.grounding.subject import document_identity, fits_subject, part_of, question_names
+from knowledge.types import Passage
+
+MEDICAL = load_domains()["medical"]
+RARE = "软骨发育不全等86个罕见病病种诊疗指南（2025年版）"
+FLU = "流行性感冒诊疗方案（2025年版）"
+COVID = "新型冠状病毒感染诊疗方案（试行第十版）"
+BITES = "常见动物致伤诊疗规范（2021年版）"
+
+
+def _guide(
+    title: str, section: str, text: str, sections: list[str] | None = None, score: float = 0.5
+) -> Passage:
+    return Passage(
+        id=f"{title}#{section}", domain="medical", law=title, law_full=title, text=text, section=section,
+        sections=sections or [section], kind="指南", score=score,
+    )  # fmt: skip
+
+
+GCA = _guide(
+    RARE, "35. 巨细胞动脉炎 > 临床表现",
+    "临床表现\n颅内动脉受累较为多见，可引起脑卒中、视力障碍、听力下降等急症，需要及时识别早期症状，积极治疗。",
+)  # fmt: skip
+NARCOLEPSY = _guide(
+    RARE, "52. 发作性睡病 > 治疗", "治疗\n急性发作时可使用药物治疗，急性撤药不会产生强烈的反跳性猝倒或嗜睡。"
+)
+FLU_DIFFERENTIAL = _guide(
+    FLU, "九、鉴别诊断 > （二）新冠病毒感染",
+    "（一）普通感冒\n普通感冒以上呼吸道卡他症状为主要表现，发热、肌肉酸痛等全身症状轻。\n（二）新冠病毒感染\n"
+    "新冠病毒感染与流感临床表现类似，需通过病原学检查相鉴别。",
+    ["九、鉴别诊断 > （一）普通感冒", "九、鉴别诊断 > （二）新冠病毒感染"],
+    score=0.9,
+)  # fmt: skip
+COVID_SYMPTOMS = _guide(
+    COVID, "四、临床特点 > （一）临床表现",
+    "（一）临床表现\n新冠病毒感染潜伏期多为2～4天。主要表现为咽干、咽痛、咳嗽、发热等症状。",
+    score=0.2,
+)  # fmt: skip
+SNAKE = _guide(
+    BITES, "蛇咬伤诊疗规范 > 六、蛇咬伤救治", "（二）院前急救处理\n被蛇咬伤后应保持冷静，尽快转运至医院。"
+)
+DOG = _guide(BITES, "犬咬伤诊疗规范 > 五、治疗", "五、治疗\n犬咬伤后应立即冲洗伤口，尽快就医。")
+
+
+def test_a_compendium_chapter_is_a_document_of_its_own() -> None:
+    assert part_of(GCA) == ("巨细胞动脉炎", True)
+    assert part_of(SNAKE) == ("蛇咬伤诊疗规范", False)
+    assert part_of(COVID_SYMPTOMS) == ("", False)
+    assert document_identity(GCA) != document_identity(NARCOLEPSY)
+    assert document_identity(SNAKE) != document_identity(DOG)
+    assert document_identity(FLU_DIFFERENTIAL) == FLU
+
+
+def test_a_rare_disease_chapter_answers_only_a_question_naming_its_disease() -> None:
+    # The chapter mentions 脑卒中 and 识别 …早期症状: every word of the question, and still not about it.
+    assert judge_basis("怎么早期识别中风（脑卒中）的症状？", [GCA], MEDICAL).passages == []
+    assert judge_basis("巨细胞动脉炎有哪些临床表现？", [GCA], MEDICAL).passages == [GCA]
+    # half of the name's bigrams is naming it (巨细胞性动脉炎), one shared bigram (发作) is not
+    assert question_names("巨细胞性动脉炎会引起失明吗", "巨细胞动脉炎")
+    assert not question_names("痛风急性发作时吃什么药止痛", "发作性睡病")
+
+
+def test_a_differential_diagnosis_answers_only_a_question_that_tells_diseases_apart() -> None:
+    decision = judge_basis("感染新冠病毒后一般有哪些症状？", [FLU_DIFFERENTIAL, COVID_SYMPTOMS], MEDICAL)
+    assert decision.passages == [COVID_SYMPTOMS]
+    assert fits_subject("流感和新冠有什么区别？", FLU_DIFFERENTIAL)
+    assert judge_basis("流感和普通感冒有什么区别？", [FLU_DIFFERENTIAL], MEDICAL).passages == [
+        FLU_DIFFERENTIAL
+    ]
+
+
+def test_a_passage_sharing_only_generic_words_is_no_basis() -> None:
+    # 急性, 发作, 药 are covered; 痛风 and 止痛 — what the question is about — are not.
+    other = _guide(
+        "儿童肺炎支原体肺炎诊疗指南（2025年版）", "十七、治疗原则 > 1.PE 治疗",
+        "1.PE 治疗\n急性发作的肺栓塞需立即治疗，应根据活化部分凝血活酶时间调整用药，镇痛药物按需使用。",
+    )  # fmt: skip
+    weights = {"痛风": 9.0, "急性": 5.45, "发作": 5.96, "药": 5.7, "止痛": 8.73}
+    question = "痛风急性发作时吃什么药止痛？"
+    assert judge_basis(question, [other], MEDICAL, weights).passages == []
+    # the same passage passes when the rarest words are not required (the legal domain's setting)
+    loose = MEDICAL.model_copy(
+        update={"retrieval": MEDICAL.retrieval.model_copy(update={"subject_words": 0})}
+    )
+    assert judge_basis(question, [other], loose, weights).passages == [other]
+
+
+def test_the_composer_does_not_quote_a_differential_diagnosis_for_another_question() -> None:
+    spans = _guide(
+        FLU, "九、鉴别诊断 > （二）新冠病毒感染",
+        "（二）新冠病毒感染\n新冠病毒感染与流感临床表现类似，需通过病原学检查相鉴别。\n十、治疗\n"
+        "流感患者发病48小时内进行抗病毒治疗获益最大。",
+        ["九、鉴别诊断 > （二）新冠病毒感染", "十、治疗"],
+    )  # fmt: skip
+    answer = ExtractiveGenerator().answer("流感患者新冠病毒感染怎么治疗？", [spans], MEDICAL)
+    assert all("相鉴别" not in p for p in answer.points) and "48小时" in answer.points[0]
+
+
+def test_an_answer_from_one_animal_guide_does_not_mix_in_another() -> None:
+    snake, dog = SNAKE.model_copy(update={"score": 0.9}), DOG.model_copy(update={"score": 0.8})
+    answer = ExtractiveGenerator().answer("被蛇咬伤或者被狗咬伤后应该怎么急救处理？", [snake, dog], MEDICAL)
+    assert {c.section.split(" > ")[0] for c in answer.citations} == {"蛇咬伤诊疗规范"}
+
+
+LITERACY = "中国公民健康素养——基本知识与技能释义（2024年版）"
+PESTS = _guide(
+    LITERACY, "一、基本知识和理念 > 14. 蚊子、苍蝇、老鼠、蟑螂等会传播多种疾病。",
+    "14. 蚊子、苍蝇、老鼠、蟑螂等会传播多种疾病。\n蟑螂的排泄物与尸体中的蛋白可诱发人的过敏性鼻炎和哮喘，应使用喷雾杀虫剂灭蟑。",
+)  # fmt: skip
+HEATING = _guide(
+    LITERACY, "二、健康生活方式与行为 > 49. 冬季取暖注意通风，谨防一氧化碳中毒。",
+    "49. 冬季取暖注意通风，谨防一氧化碳中毒。\n冬季在密闭的室内使用煤炉或木炭取暖时，可引起一氧化碳蓄积，造成人员中毒。",
+)  # fmt: skip
+
+
+def test_an_everyday_topic_answers_what_its_heading_is_about() -> None:
+    weights = {"过敏性": 7.6, "鼻炎": 9.0, "喷雾": 8.0}
+    assert judge_basis("过敏性鼻炎用什么喷雾？", [PESTS], MEDICAL, weights).passages == []
+    # four words share the IDF cap: the heading needs to name one of them (取暖, 一氧化碳), not the first two
+    weights = {"冬天": 9.0, "烧炭": 9.0, "取暖": 9.0, "预防": 3.8, "一氧化碳": 9.0, "中毒": 6.4}
+    assert judge_basis("冬天烧炭取暖怎么预防一氧化碳中毒？", [HEATING], MEDICAL, weights).passages == [
+        HEATING
+    ]
