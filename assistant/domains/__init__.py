@@ -59,6 +59,11 @@ class RetrievalSpec(BaseModel):
         description="Relevance gate: a basis must cover at least one of the question's N rarest words (what it "
         "is about: 痛风 in 痛风急性发作吃什么药); 0 = off (legal stories carry rare incidental details)",
     )
+    follow_citations: bool = Field(
+        default=False,
+        description="Add the articles a retrieved article cites of its own law (本法第四十七条) to the "
+        "candidates (assistant.grounding.graph), so two rules that work together can be quoted together",
+    )
     max_passages: int = Field(default=5, ge=1, le=20, description="Passages given to the generator")
     filter: Literal["store", "post"] = Field(
         default="post",

@@ -6,10 +6,11 @@ passage cover (`assistant.grounding.relevance`, corpus IDF weights when the pipe
 bonus for a statement that states a consequence (应当支付… / 可以解除… / 不得…) and, when the question asks
 for a number (多久/多少/怎么算), for one that gives it. The best statement is the first point; a list the
 question asks about as a whole is quoted whole; a first point that rests on another retrieved article
-(依照本法第四十七条…的二倍) is followed by that article's rule. The learned ranker's confidence weighs in
-(the article retrieval is sure of governs more often than the one sharing most words); an article's opening
-rule goes before its details; the special law (劳动合同法) before the general one (劳动法) when both state the
-same rule; 「有哪些…」 quotes the whole list; a guideline answer never mixes in another document. The answer
+(依照本法第四十七条…的二倍) is followed by that article's rule, or by the 项 it names (依照本法第四十四条第一项
+→ 第四十四条第（一）项; the pipeline brings such cited articles in: `assistant.grounding.graph`). The learned
+ranker's confidence weighs in (the article retrieval is sure of governs more often than the one sharing most
+words); an article's opening rule goes before its details; the special law (劳动合同法) before the general
+one (劳动法) when both state the same rule; 「有哪些…」 quotes the whole list; a guideline answer never mixes in another document. The answer
 cites exactly the passages (and clauses) its points came from, so its citations always verify. Deterministic.
 """
 
@@ -26,12 +27,13 @@ from assistant.generators.config import ExtractiveConfig
 from assistant.grounding.category import classify
 from assistant.grounding.citations import passage_section
 from assistant.grounding.format import render
+from assistant.grounding.graph import InternalRef, internal_refs
 from assistant.grounding.overlap import content_grams, names_article
 from assistant.grounding.refs import short_section
 from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
 from assistant.grounding.statements import Statement, statements
 from assistant.grounding.subject import differential_statement, document_identity
-from knowledge.numerals import article_label, parse_article_no
+from knowledge.numerals import article_label, int_to_cn
 from knowledge.types import Passage
 from safety.types import Answer, Citation
 
@@ -66,7 +68,6 @@ _OPENING_MARGIN = 0.06
 _SPECIAL_MARGIN = 0.3
 # 「有哪些途径」「哪几种」: the question asks for the whole list, not the item that shares most words.
 _LIST_ASKED = re.compile(r"哪些|哪几|几种|什么途径|什么情形|什么情况下")
-_CROSS_REF = re.compile(r"本(?:法|条例|规定|办法)第([零一二三四五六七八九十百千0-9]+)条")
 
 
 @dataclass(frozen=True)
@@ -239,18 +240,24 @@ class ExtractiveGenerator:
     @staticmethod
     def _cross_reference(top: _Scored, passages: Sequence[Passage], order: list[_Scored]) -> _Scored | None:
         """The rule of the retrieved article the first point relies on (依照本法第四十七条… → 第四十七条's
-        opening statement: the rule itself, not a detail that happens to share more words)."""
-        m = _CROSS_REF.search(top.st.item or top.st.text)
-        if not m:
-            return None
-        target = parse_article_no(m.group(1))
+        opening statement: the rule itself, not a detail that happens to share more words); the very 项 or
+        款 when the reference names it (依照本法第四十四条第一项 → 第四十四条第（一）项)."""
         law = passages[top.rank].law
-        found = [
-            t
-            for t in order
-            if t.rank != top.rank and passages[t.rank].law == law and passages[t.rank].article_no == target
-        ]
-        return min(found, key=lambda t: t.st.pos) if found else None
+        for ref in internal_refs(top.st.item or top.st.text):
+            found = [
+                t
+                for t in order
+                if t.rank != top.rank
+                and passages[t.rank].law == law
+                and passages[t.rank].article_no == ref.article_no
+            ]
+            if not found:
+                continue
+            if ref.item or ref.paragraph:  # to the 项/款 it names, not the article's opening
+                named = [t for t in found if _in_clause(t.st.clause, ref)]
+                found = named or found
+            return min(found, key=lambda t: t.st.pos)
+        return None
 
     def generate(self, messages: Sequence[Message], params: GenParams) -> str:
         """Render the extractive answer as text (the same text every time for the same inputs)."""
@@ -319,6 +326,16 @@ def _specialises(special: str, general: str) -> bool:
         return False
     it = iter(special)
     return all(ch in it for ch in general)
+
+
+def _in_clause(clause: str, ref: InternalRef) -> bool:
+    """Whether a statement's clause (第一款第（五）项) lies in the 款/项 a reference names (a one-paragraph
+    article's clause names no 款: it is the 第一款)."""
+    if ref.paragraph:
+        para = f"第{int_to_cn(ref.paragraph)}款"
+        if not (clause.startswith(para) or (ref.paragraph == 1 and "款" not in clause)):
+            return False
+    return not ref.item or clause.endswith(f"第（{int_to_cn(ref.item)}）项")
 
 
 def _point_text(group: list[_Scored]) -> tuple[str, str]:

@@ -6,7 +6,8 @@
 | `refs` | what text cites: `find_refs` (《法》第X条之一, nested 《〈〉》 titles, bare names, guideline sections), `normalize_law` |
 | `citations` | `verify_citations` (【依据】 against retrieved passages), `scrub_point` (citations inside key points), `ground` (both) |
 | `category` | 【分类】: `classify` (question words, then cited documents), `normalise_category` |
-| `basis` | `select_basis`: which retrieved passages an answer may rest on |
+| `basis` | `select_basis`: which retrieved passages an answer may rest on (and the articles those rely on) |
+| `graph` | the corpus citation graph: `internal_refs` (本法第X条第Y项), `with_cited` (add the articles a retrieved one cites) |
 | `release` | `ground_text`: an answer a reviewer releases, parsed, verified and given the domain disclaimer |
 | `overlap` | question ↔ passage text overlap (`content_grams`, `coverage`, `names_article`) shared by basis and composer |
 

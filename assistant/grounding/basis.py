@@ -2,22 +2,26 @@
 
 A passage qualifies when it really addresses the question: it covers enough of the question's
 distinctive words (`relevance`, weighted by corpus IDF) and is not far weaker than the best one. When
-none qualifies the honest answer is 〔无依据〕, naming the words nothing in the knowledge base covers.
+none qualifies the honest answer is 〔无依据〕, naming the words nothing in the knowledge base covers. An
+article a kept one relies on (依照本法第四十七条…) joins the basis too (`relied_on`), never on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.domains import DomainSpec
+from assistant.grounding.graph import internal_refs
 from assistant.grounding.overlap import names_article
 from assistant.grounding.relevance import relevance, topic_words, uniform_weights, weighted_coverage
 from assistant.grounding.statements import statements
 from assistant.grounding.subject import fits_subject, topic_heading
 from knowledge.types import Passage
 
+# Articles a kept one relies on (依照本法第四十七条…) may join the basis beyond `max_passages`, this many.
+_RELIED_ON_EXTRA = 2
 # Among the passages that pass the gate, the ranker's relative confidence breaks near-ties in relevance.
 _RETRIEVAL_WEIGHT = 0.2
 
@@ -69,8 +73,13 @@ def judge_basis(
     kept.sort(key=lambda t: -(t[0].score + _RETRIEVAL_WEIGHT * t[1].score / top_score))
     topical = [p for _, p in kept]
     missing = next((rel.missing for rel, _ in sorted(scored, key=lambda t: -t[0].score)), words)
+    chosen = [*exact, *topical][: r.max_passages]
+
+    def answers(text: str) -> float:
+        return weighted_coverage(words, w, text, question, spec.synonyms)
+
     return BasisDecision(
-        passages=[*exact, *topical][: r.max_passages],
+        passages=[*chosen, *relied_on(chosen, passages, answers)[:_RELIED_ON_EXTRA]],
         scores={p.id: rel.score for rel, p in scored},
         best=best_rel,
         missing=missing[:3],
@@ -94,6 +103,30 @@ def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec)
     return not heading or any(
         weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms) >= 0.5 for h in heavy
     )
+
+
+def relied_on(
+    kept: Sequence[Passage], pool: Sequence[Passage], answers: Callable[[str], float] | None = None
+) -> list[Passage]:
+    """The passages of `pool` that a `kept` article cites of its own law (本法第三十八条) and that are not
+    kept themselves: half a rule (…的二倍) needs the rule it refers to. Per kept article (in order), the
+    references made by its statements that answer the question best (`answers(statement text)`) first."""
+    ids = {p.id for p in kept}
+    out: list[Passage] = []
+    for p in kept:
+        if p.article_no is None:
+            continue
+        cited = [
+            (answers(st.text) if answers else 0.0, i, ref)
+            for st in statements(p)
+            for i, ref in enumerate(internal_refs(st.text))
+        ]
+        for _, _, ref in sorted(cited, key=lambda t: -t[0]):
+            for q in pool:
+                if q.id not in ids and q.law == p.law and q.article_no == ref.article_no:
+                    ids.add(q.id)
+                    out.append(q)
+    return out
 
 
 def select_basis(

@@ -103,6 +103,7 @@ class ItemResult(BaseModel):
     gold_cited: bool = False
     first_is_governing: bool = False
     first_point_rule: bool = False
+    gold_recall: float = 0.0  # share of the gold articles (governing and also) the answer cites
     unrelated: list[str] = Field(default_factory=list)
 
 
@@ -123,6 +124,7 @@ def score_item(item: QualityItem, result: Any) -> ItemResult:
     if not answered:
         return out
     out.gold_cited = any(g.matches(c) for c in cites for g in gold)
+    out.gold_recall = sum(any(g.matches(c) for c in cites) for g in gold) / (len(gold) or 1)
     out.first_is_governing = any(g.matches(cites[0]) for g in item.governing)
     first = points[0]
     out.first_point_rule = _point_from(first, item.governing or gold) and (
@@ -154,6 +156,8 @@ def summarize(results: list[ItemResult], kind: str) -> dict[str, float | int]:
         out["first_point_states_rule_of_answered"] = round(
             sum(r.first_point_rule for r in answered) / (len(answered) or 1), 3
         )
+        # The lawyer's articles (governing and also: 第八十七条 with 第四十七条) an answer cites, on average.
+        out["gold_articles_cited"] = round(sum(r.gold_recall for r in results) / n, 3)
     else:
         out["with_unrelated_document"] = sum(bool(r.unrelated) for r in answered)
     return out

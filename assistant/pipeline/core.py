@@ -27,6 +27,7 @@ from assistant.generators.config import ExtractiveConfig
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding import render
 from assistant.grounding.basis import judge_basis, no_basis_hint
+from assistant.grounding.graph import with_cited
 from assistant.grounding.relevance import corpus_weights, topic_words
 from assistant.pipeline.base import is_knowledge_error, is_store_unavailable, log
 from assistant.pipeline.finish import FinishStep
@@ -294,6 +295,9 @@ class Pipeline(RetrieveStep, GenerateVerifyStep, FinishStep):
         if sanitize and sanitize(state.question) != state.question:
             state.flag("injection_stripped")
         state.retrieved = self._retrieve(state.query, spec)
+        if spec.retrieval.follow_citations:
+            # The articles a retrieved one relies on (依照本法第四十七条…): grounding's citation graph.
+            state.retrieved = with_cited(state.retrieved, self.kb.lookup)
         state.weights = self._term_weights(topic_words(state.query))
         decision = judge_basis(state.query, state.retrieved, spec, state.weights)
         basis = decision.passages
