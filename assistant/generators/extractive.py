@@ -31,8 +31,8 @@ from assistant.grounding.graph import InternalRef, internal_refs
 from assistant.grounding.overlap import content_grams, names_article
 from assistant.grounding.refs import short_section
 from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
-from assistant.grounding.statements import Statement, statements
-from assistant.grounding.subject import differential_statement, document_identity
+from assistant.grounding.statements import Statement, readable_point, statements
+from assistant.grounding.subject import abbreviates, differential_statement, document_identity
 from knowledge.numerals import article_label, int_to_cn
 from knowledge.types import Passage
 from safety.types import Answer, Citation
@@ -40,7 +40,7 @@ from safety.types import Answer, Citation
 # A statement that says what happens (the legal consequence, the thing to do) answers more than one
 # that only shares the question's words.
 _CONSEQUENCE = re.compile(
-    r"应当|应|可以|不得|有权|承担|支付|赔偿|视为|无效|认定为|享受|增加|吊销|禁止|必须|免除|减轻|处.{0,12}(?:罚款|拘留|徒刑)"
+    r"应当|(?<![反适相对供响效顺感])应(?![用激答])|可以|不得|有权|承担|支付|赔偿|视为|无效|认定为|享受|增加|吊销|禁止|必须|免除|减轻|处.{0,12}(?:罚款|拘留|徒刑)"
 )
 _NUMBER_ASKED = re.compile(
     r"多久|多长|多少|几天|几针|几次|几个|几年|怎么算|如何计算|怎样计算|标准|最长|最多|最低|多大|期限"
@@ -68,6 +68,7 @@ _OPENING_MARGIN = 0.06
 _SPECIAL_MARGIN = 0.3
 # 「有哪些途径」「哪几种」: the question asks for the whole list, not the item that shares most words.
 _LIST_ASKED = re.compile(r"哪些|哪几|几种|什么途径|什么情形|什么情况下")
+_DESCRIPTION_ASKED = re.compile(r"哪些|哪几|什么样|症状|表现|是什么")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class ExtractiveGenerator:
             rank, section = group[0].rank, group[0].st.section
             p = passages[rank]
             text, clause = _point_text(group)
+            text = readable_point(text) if p.article_no is None else text
             cite = _cite(p, clause, section)
             short = cite.model_copy(update={"section": short_section(cite.section)}) if cite.section else cite
             points.append(f"{text.rstrip('；;。，,')}（{short.ref}）")
@@ -149,20 +151,29 @@ class ExtractiveGenerator:
         unit = next((g for g in asked.groups() if g), "") if asked else ""  # 几天 → a number of 天
         scored: list[_Scored] = []
         top_score = max((p.score for p in passages), default=0.0)
+        # 「有哪些症状」「出现哪些情况」 ask what a disease looks like: a guideline's signs carry no 应/可以.
+        describes = bool(_DESCRIPTION_ASKED.search(question))
         for rank, p in enumerate(passages):
             confidence = p.score / top_score if top_score > 0 else 0.0
             whole = relevance(question, p, weights, domain.synonyms, words).score
             own = statements(p, self.config.max_sentence_chars)
             own = [s for s in own if not s.catch_all] or own
+            # A guideline's every statement is about its disease, however the question shortens its name
+            # (流感 for 流行性感冒, 新冠 for 新型冠状病毒感染): no statement wins merely by repeating it.
+            named = " ".join(w for w in words if p.article_no is None and abbreviates(w, p.law))
             for st in own:
                 section = st.section or passage_section(p)
                 if differential_statement(section, question):
                     continue  # another disease, described only to tell it apart (鉴别诊断)
                 intent = 0.1 if _asks_this_section(question, section) else 0.0
-                context = f"{p.law} {section}"
+                context = f"{p.law} {named} {section}"
                 part = weighted_coverage(words, weights, f"{context} {st.text}", question, domain.synonyms)
                 score = 0.6 * part + 0.4 * whole
-                score += 0.08 if _CONSEQUENCE.search(st.text) else 0.0
+                score += (
+                    0.08
+                    if _CONSEQUENCE.search(st.text) and (p.article_no is not None or not describes)
+                    else 0.0
+                )
                 score += 0.08 if asks_number and _QUANTITY.search(st.item or st.text) else 0.0
                 score += (
                     0.08

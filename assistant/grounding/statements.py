@@ -56,14 +56,36 @@ def clean_text(text: str) -> str:
     return _SPACE_IN_PARENS.sub("", text)
 
 
+# A web page's footer carried into the text (网站地图 … 版权所有 … ICP备案).
+_FOOTER = re.compile(r"版权所有|ICP备|网站地图|技术支持[:：]")
+# Numbers the PDF extraction lost: 「潜伏期 ~ 天」「作用~分钟」「、℃ 分钟」 — a range or unit with no number.
+_LOST_NUMBER = re.compile(
+    r"(?<![\d.])\s*[~～]\s*(?![\d.])|(?<![\d.\s])\s*℃|[~～]\s*(?:分钟|小时|天|周|月|年)(?<!\d)"
+)
+
+
 def is_debris(sentence: str) -> bool:
-    """True for flattened tables and print residue: mostly numbers, table captions, 印发/校对 footers."""
+    """True for flattened tables and print residue: mostly numbers, table captions, 印发/校对 footers, a
+    web page's footer, and sentences whose numbers the PDF extraction lost (「潜伏期 ~ 天」)."""
     s = sentence.strip()
-    if re.search(r"表\s*\d+-\d+|校对[:：]|印发\s*$", s):
+    if re.search(r"表\s*\d+-\d+|校对[:：]|印发\s*$", s) or _FOOTER.search(s) or _LOST_NUMBER.search(s):
         return True
     numbers = re.findall(r"\d+(?:\.\d+)?", s)
     digits = sum(len(n) for n in numbers)
     return len(numbers) >= 6 and digits / max(len(s), 1) > 0.2
+
+
+# A key point quoted alone: its list number (1. / （5） / ①) and a connective that points back (因此，) go.
+_POINT_NUMBER = re.compile(
+    r"^\s*(?:\d{1,3}\s*[.．、](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|[（(][一二三四五六七八九十]+[)）])\s*"
+)
+_BACK_REFERENCE = re.compile(r"^(?:因此|所以|此外|另外|同时|故)[，,]\s*")
+
+
+def readable_point(text: str) -> str:
+    """A guideline statement as a key point reads on its own: no list number, no leading 因此/此外."""
+    out = _BACK_REFERENCE.sub("", _POINT_NUMBER.sub("", text.strip()))
+    return out or text
 
 
 # A sentence opening with a connective continues the one before (…。但是，…的效力不受影响。).

@@ -102,6 +102,27 @@ def question_names(question: str, name: str) -> bool:
     return sum(g in q for g in grams) / len(grams) >= 0.5
 
 
+def abbreviates(word: str, title: str) -> bool:
+    """True when a Chinese word is the title's subject or its short form: its characters appear in the title in
+    order, close together (流感 ← 流行性感冒, 新冠 ← 新型冠状病毒感染, 支原体肺炎 ← 儿童肺炎支原体肺炎)."""
+    name = re.sub(r"[（(][^）)]*[）)]", "", title)
+    if len(word) < 2 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+        return False
+    if word in name:
+        return True
+    for start in (i for i, ch in enumerate(name) if ch == word[0]):
+        pos, ok = start, True
+        for ch in word[1:]:
+            nxt = name.find(ch, pos + 1)
+            if nxt < 0 or nxt - pos > 3:
+                ok = False
+                break
+            pos = nxt
+        if ok:
+            return True
+    return False
+
+
 def fits_subject(question: str, p: Passage) -> bool:
     """Whether a passage can speak to the question at all, by what it is about (see the module docstring).
 

@@ -129,3 +129,43 @@ def test_an_everyday_topic_answers_what_its_heading_is_about() -> None:
     assert judge_basis("冬天烧炭取暖怎么预防一氧化碳中毒？", [HEATING], MEDICAL, weights).passages == [
         HEATING
     ]
+
+
+# ---------------------------------------------------------------------- readable key points (issue 9 item 5)
+def test_key_points_read_as_sentences_not_pdf_debris() -> None:
+    from assistant.grounding.statements import is_debris, readable_point
+
+    assert readable_point("13. 家养犬、猫应接种兽用狂犬病疫苗") == "家养犬、猫应接种兽用狂犬病疫苗"
+    assert (
+        readable_point("（5）不建议联合应用相同作用机制的抗病毒药物")
+        == "不建议联合应用相同作用机制的抗病毒药物"
+    )
+    assert readable_point("因此，鼓励儿童增加日间户外活动时间") == "鼓励儿童增加日间户外活动时间"
+    assert readable_point("1.5倍剂量") == "1.5倍剂量"  # a decimal is no list number
+    # numbers the PDF extraction lost, a web page's footer
+    assert is_debris("潜伏期 ~ 天，多为 ~ 天。")
+    assert is_debris("普通自来水中的游离氯、75%乙醇、℃ 分钟等对诺如病毒作用有限。")
+    assert is_debris("网站地图地址：北京市西城区西直门外南路1号 版权所有，不得非法镜像")
+    assert not is_debris("潜伏期一般为1～7天，体温可达39～40℃。")
+
+
+def test_a_guideline_point_is_chosen_by_what_it_says_not_by_repeating_the_disease_name() -> None:
+    # 流感 shortens 流行性感冒 (the title): every statement of the flu guideline is about flu, so the sentence
+    # that happens to repeat 流感 does not beat the one describing the symptoms.
+    symptoms = _guide(
+        FLU, "四、临床表现 > （一）临床表现",
+        "（一）临床表现\n主要以发热、头痛、肌肉关节酸痛起病，常有咽喉痛、干咳、鼻塞、流涕等。\n"
+        "流感病毒感染可导致慢性基础疾病加重。",
+    )  # fmt: skip
+    answer = ExtractiveGenerator().answer("流感一般有哪些症状？", [symptoms], MEDICAL)
+    assert "主要以发热" in answer.points[0]
+
+
+def test_signs_are_not_outranked_by_a_sentence_that_only_says_what_to_do() -> None:
+    # 「反应差」 is a sign, not a rule (应): the first sign listed is not outranked by it.
+    signs = _guide(
+        COVID, "八、重型/危重型早期预警指标 > （二）儿童",
+        "（二）儿童\n呼吸频率增快，嗜睡、惊厥，外周血淋巴细胞计数降低。\n部分患儿精神反应差。",
+    )  # fmt: skip
+    answer = ExtractiveGenerator().answer("孩子感染新冠后出现哪些情况需要警惕重症？", [signs], MEDICAL)
+    assert "呼吸频率增快" in answer.points[0]
