@@ -54,3 +54,32 @@ def test_medical_patient_words_reach_clinical_wording(medical, question: str, cl
 )
 def test_medical_vocabulary_does_not_fire_inside_other_words(medical, question: str, absent: str) -> None:
     assert absent not in medical.expand(question)
+
+
+@pytest.fixture(scope="module")
+def legal():
+    return load_domains()["legal"]
+
+
+@pytest.mark.parametrize(
+    ("question", "statutory"),
+    [
+        ("上下班路上被车撞了算工伤吗？", "上下班途中"),
+        ("上下班路上被车撞了算工伤吗？", "交通事故"),
+        ("房东把房子卖了，租房合同还有效吗？", "所有权变动"),
+        ("租的房子坏了谁来修？", "租赁物"),
+        ("租期还没到房东要收回房子怎么办", "租赁期限"),
+        ("退租时房东押金不退怎么办", "返还"),
+        ("怀孕期间公司能开除我吗", "孕期内"),
+        ("公司不给交社保，我能辞职吗", "缴纳社会保险费"),
+        ("公司拖欠工资，我能直接走人吗", "劳动者可以解除劳动合同"),
+        ("骑电动车被撞了能要求赔偿哪些费用", "非机动车"),
+    ],
+)
+def test_legal_everyday_words_reach_statutory_wording(legal, question: str, statutory: str) -> None:
+    assert statutory in legal.expand(question)
+
+
+def test_legal_tenancy_words_do_not_fire_inside_other_words(legal) -> None:
+    assert "返还" not in legal.expand("商品一经售出概不退换有效吗")  # 不退换 is not 押金不退
+    assert "租赁物" not in legal.expand("出租车司机拒载怎么办")
