@@ -3,8 +3,10 @@
 Each statement of each basis passage (`assistant.grounding.statements`: sentences, list items joined to
 their lead-in, with their 款/项) is scored by how much of the question's distinctive words it and its
 passage cover (`assistant.grounding.relevance`, corpus IDF weights when the pipeline passes them), with a
-bonus for a statement that states a consequence (应当支付… / 可以解除… / 不得…) and, when the question asks
-for a number (多久/多少/怎么算), for one that gives it. The best statement is the first point; a list the
+bonus for a statement that states a consequence (应当支付… / 可以解除… / 不得…), when a legal question asks
+what to do or what it gets (怎么办 / 能要补偿吗) for a statute statement with a remedy or sanction (支付二倍的
+工资, 承担赔偿责任), when it asks 「有效吗」 for one that rules on validity (其内容无效), and when it asks for a
+number (多久/多少/怎么算) for one that gives it. The best statement is the first point; a list the
 question asks about as a whole is quoted whole; a first point that rests on another retrieved article
 (依照本法第四十七条…的二倍) is followed by that article's rule, or by the 项 it names (依照本法第四十四条第一项
 → 第四十四条第（一）项; the pipeline brings such cited articles in: `assistant.grounding.graph`). The learned
@@ -42,6 +44,19 @@ from safety.types import Answer, Citation
 _CONSEQUENCE = re.compile(
     r"应当|(?<![反适相对供响效顺感])应(?![用激答])|可以|不得|有权|承担|支付|赔偿|视为|无效|认定为|享受|增加|吊销|禁止|必须|免除|减轻|处.{0,12}(?:罚款|拘留|徒刑)"
 )
+# 「怎么办」「能要补偿吗」 is answered by a remedy or sanction (支付二倍的工资, 承担赔偿责任, 可以解除, 罚款), not by a bare
+# duty (应当订立书面劳动合同): nearly every statute sentence says 应当, so the consequence bonus alone tells little.
+_REMEDY_ASKED = re.compile(
+    r"怎么办|如何处理|怎么处理|赔|补偿|罚|能要|可以要|要求|维权|追究|后果|责任|有效吗|合法吗|违法吗"
+)
+_REMEDY = re.compile(
+    r"支付|赔偿|补偿|二倍|双倍|三倍|退还|返还|罚款|拘留|徒刑|吊销|无效|可以解除|有权|承担.{0,8}责任|责令|不影响"
+)
+_REMEDY_BONUS = 0.12
+# 「…有效吗」「还有效吗」: the statement that rules on validity (其内容无效, 不影响租赁合同的效力) answers it.
+_VALIDITY_ASKED = re.compile(r"有效吗|无效吗|有没有效|有效力|还有效|算数吗|作数吗")
+_VALIDITY = re.compile(r"无效|有效|效力")
+_VALIDITY_BONUS = 0.12
 _NUMBER_ASKED = re.compile(
     r"多久|多长|多少|几天|几针|几次|几个|几年|怎么算|如何计算|怎样计算|标准|最长|最多|最低|多大|期限"
 )
@@ -147,6 +162,9 @@ class ExtractiveGenerator:
     ) -> list[list[_Scored]]:
         words = topic_words(question)
         asks_number = bool(_NUMBER_ASKED.search(question))
+        # Statute passages only (legal): a guideline's 「怎么办」 asks for treatment, not a remedy.
+        remedy_asked = bool(_REMEDY_ASKED.search(question))
+        validity_asked = bool(_VALIDITY_ASKED.search(question))
         asked = _ASKED_UNIT.search(question)
         unit = next((g for g in asked.groups() if g), "") if asked else ""  # 几天 → a number of 天
         scored: list[_Scored] = []
@@ -174,6 +192,10 @@ class ExtractiveGenerator:
                     if _CONSEQUENCE.search(st.text) and (p.article_no is not None or not describes)
                     else 0.0
                 )
+                if p.article_no is not None:
+                    said = st.text  # a list item with its lead-in (…应当支付经济补偿：…)
+                    score += _REMEDY_BONUS if remedy_asked and _REMEDY.search(said) else 0.0
+                    score += _VALIDITY_BONUS if validity_asked and _VALIDITY.search(said) else 0.0
                 score += 0.08 if asks_number and _QUANTITY.search(st.item or st.text) else 0.0
                 score += (
                     0.08

@@ -251,3 +251,39 @@ def test_a_guideline_answer_stays_in_its_guideline() -> None:
     basis = [_scored(FLU_SYMPTOMS, 0.9), _scored(EBOLA, 0.5)]
     answer = ExtractiveGenerator().answer("流感一般有哪些症状？", basis, MEDICAL)
     assert {c.law for c in answer.citations} == {FLU}
+
+
+CONTRACT10 = _law(
+    "劳动合同法", 10, "第十条",
+    "建立劳动关系，应当订立书面劳动合同。\n已建立劳动关系，未同时订立书面劳动合同的，应当自用工之日起一个月内订立书面劳动合同。\n"
+    "用人单位与劳动者在用工前订立劳动合同的，劳动关系自用工之日起建立。",
+)  # fmt: skip
+CONTRACT82 = _law(
+    "劳动合同法", 82, "第八十二条",
+    "用人单位自用工之日起超过一个月不满一年未与劳动者订立书面劳动合同的，应当向劳动者每月支付二倍的工资。\n"
+    "用人单位违反本法规定不与劳动者订立无固定期限劳动合同的，自应当订立无固定期限劳动合同之日起向劳动者每月支付二倍的工资。",
+)  # fmt: skip
+CONSUMER26 = _law(
+    "消费者权益保护法", 26, "第二十六条",
+    "经营者在经营活动中使用格式条款的，应当以显著方式提请消费者注意商品或者服务的数量和质量、价款或者费用、履行期限和方式、"
+    "安全注意事项和风险警示、售后服务、民事责任等与消费者有重大利害关系的内容，并按照消费者的要求予以说明。\n"
+    "经营者不得以格式条款、通知、声明、店堂告示等方式，作出排除或者限制消费者权利、减轻或者免除经营者责任、加重消费者责任等"
+    "对消费者不公平、不合理的规定，不得利用格式条款并借助技术手段强制交易。\n"
+    "格式条款、通知、声明、店堂告示等含有前款所列内容的，其内容无效。",
+)  # fmt: skip
+
+
+def test_what_to_do_is_answered_by_the_remedy_not_the_bare_duty() -> None:
+    # Retrieval is surer of 第十条 (the duty to sign); 「怎么办」 asks what the worker gets: 第八十二条's double wage.
+    basis = [_scored(CONTRACT10, 0.7), _scored(CONTRACT82, 0.17)]
+    answer = ExtractiveGenerator().answer("上班三个月了单位一直不和我签书面劳动合同，怎么办？", basis, LEGAL)
+    assert answer.citations[0].article_no == 82, answer.points
+    assert "每月支付二倍的工资" in answer.points[0]
+
+
+def test_a_validity_question_is_answered_by_the_clause_that_rules_on_validity() -> None:
+    answer = ExtractiveGenerator().answer(
+        "超市门口贴着“售出商品概不退换”，这种店堂告示有效吗？", [CONSUMER26], LEGAL
+    )
+    assert "其内容无效" in answer.points[0], answer.points
+    assert answer.points[0].endswith("（《消费者权益保护法》第二十六条第三款）")
