@@ -13,6 +13,7 @@ Scoring takes anything with an `ask(question, domain)` returning an `AskResult`-
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class GoldRef(BaseModel):
             return False
         if self.article_no is not None:
             return c.article_no == self.article_no
+        numbered = re.fullmatch(r"\s*第\s*(\d+)\s*条\s*", self.section)
+        if numbered:  # medical_dev names a numbered guideline article as its section: 「第11条」
+            return c.article_no == int(numbered.group(1))
         return bool(c.section) and section_within(self.section, c.section)
 
 

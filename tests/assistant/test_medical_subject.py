@@ -169,3 +169,29 @@ def test_signs_are_not_outranked_by_a_sentence_that_only_says_what_to_do() -> No
     )  # fmt: skip
     answer = ExtractiveGenerator().answer("孩子感染新冠后出现哪些情况需要警惕重症？", [signs], MEDICAL)
     assert "呼吸频率增快" in answer.points[0]
+
+
+def test_a_gold_section_naming_an_article_matches_that_article() -> None:
+    from assistant.grounding.evaluate import GoldRef
+    from safety.types import Citation
+
+    gold = GoldRef(title="狂犬病暴露预防处置工作规范（2023年版）", section="第27条")
+    assert gold.matches(Citation(law="狂犬病暴露预防处置工作规范（2023年版）", article_no=27))
+    assert not gold.matches(Citation(law="狂犬病暴露预防处置工作规范（2023年版）", article_no=26))
+
+
+def test_the_section_the_question_asks_for_outweighs_the_rankers_confidence() -> None:
+    noro = "诺如病毒胃肠炎诊疗方案（2025年版）"
+    cause = _guide(
+        noro, "一、病原学",
+        "一、病原学\n诺如病毒感染人后在肠道复制，诺如病毒在外环境中稳定，冷冻食品中数月后仍具有感染性。",
+        score=0.7,
+    )  # fmt: skip
+    treat = _guide(
+        noro,
+        "九、治疗",
+        "九、治疗\n诺如病毒感染尚无特效抗病毒药物，以对症和支持治疗为主。",
+        score=0.09,
+    )
+    answer = ExtractiveGenerator().answer("感染诺如病毒上吐下泻，应该怎么处理？", [cause, treat], MEDICAL)
+    assert answer.citations[0].section == "九、治疗" and "对症和支持治疗" in answer.points[0]
