@@ -73,6 +73,7 @@ _SECTION_INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"区别|鉴别|分辨"), ("鉴别",)),
     (re.compile(r"检查|诊断|确诊"), ("诊断", "检查")),
     (re.compile(r"重症|严重|危险|高危"), ("重症", "重型", "危重", "高危", "预警")),
+    (re.compile(r"是什么|什么病|是一种|什么意思"), ("概述", "定义", "概念")),
 ]
 # A guideline section of the kind the question asks for (症状 → 临床表现, 怎么处理 → 治疗) outweighs the ranker's
 # confidence in another section of the same guideline (诺如 怎么处理: 九、治疗 over 一、病原学; tuned on the odd

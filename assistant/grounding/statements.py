@@ -64,11 +64,19 @@ _LOST_NUMBER = re.compile(
 )
 
 
+# 「表4破伤风疫苗和被动免疫制剂的使用既往 TTCV…」: a table's caption and its flattened cells.
+_TABLE_CAPTION = re.compile(r"^表\s*\d+")
+# 「高风险）」: the tail of a table cell or a broken line — it opens with closing punctuation or is too short.
+_FRAGMENT = re.compile(r"^(?:[）)\]」』，,。；;、：:]|[^，。；]{0,5}$)")
+
+
 def is_debris(sentence: str) -> bool:
     """True for flattened tables and print residue: mostly numbers, table captions, 印发/校对 footers, a
     web page's footer, and sentences whose numbers the PDF extraction lost (「潜伏期 ~ 天」)."""
     s = sentence.strip()
     if re.search(r"表\s*\d+-\d+|校对[:：]|印发\s*$", s) or _FOOTER.search(s) or _LOST_NUMBER.search(s):
+        return True
+    if _TABLE_CAPTION.match(s) or _FRAGMENT.match(s):
         return True
     numbers = re.findall(r"\d+(?:\.\d+)?", s)
     digits = sum(len(n) for n in numbers)
@@ -79,12 +87,16 @@ def is_debris(sentence: str) -> bool:
 _POINT_NUMBER = re.compile(
     r"^\s*(?:\d{1,3}\s*[.．、](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|[（(][一二三四五六七八九十]+[)）])\s*"
 )
+_HEADED_NUMBER = re.compile(
+    r"^([^，。；：:]{1,12}[：:])\s*(?:\d{1,2}\s*[.．、](?!\d)|[（(]\d{1,2}[)）]|[①-⑳])\s*"
+)
 _BACK_REFERENCE = re.compile(r"^(?:因此|所以|此外|另外|同时|故)[，,]\s*")
 
 
 def readable_point(text: str) -> str:
     """A guideline statement as a key point reads on its own: no list number, no leading 因此/此外."""
     out = _BACK_REFERENCE.sub("", _POINT_NUMBER.sub("", text.strip()))
+    out = _HEADED_NUMBER.sub(r"\1", out)  # 儿童：1.呼吸频率增快 → 儿童：呼吸频率增快
     return out or text
 
 

@@ -195,3 +195,24 @@ def test_the_section_the_question_asks_for_outweighs_the_rankers_confidence() ->
     )
     answer = ExtractiveGenerator().answer("感染诺如病毒上吐下泻，应该怎么处理？", [cause, treat], MEDICAL)
     assert answer.citations[0].section == "九、治疗" and "对症和支持治疗" in answer.points[0]
+
+
+def test_table_captions_and_cell_fragments_are_no_key_points() -> None:
+    from assistant.grounding.statements import is_debris, readable_point
+
+    assert is_debris("表4破伤风疫苗和被动免疫制剂的使用既往 TTCV 免疫最后1剂TTCV风险分级")
+    assert is_debris("高风险）")
+    assert not is_debris("勤洗手。")
+    assert readable_point("儿童：1.呼吸频率增快") == "儿童：呼吸频率增快"
+
+
+def test_a_question_what_a_disease_is_gets_its_overview() -> None:
+    name = "1. 软骨发育不全"
+    overview = _guide(
+        RARE, f"{name} > 概述", "概述\n软骨发育不全是一种导致非匀称性身材矮小的遗传性疾病。", score=0.1
+    )
+    care = _guide(
+        RARE, f"{name} > 治疗", "治疗\n软骨发育不全成人患者患椎管狭窄风险较高，建议每3～5年进行一次神经系统检查。", score=0.9
+    )  # fmt: skip
+    answer = ExtractiveGenerator().answer("软骨发育不全是一种什么病？", [care, overview], MEDICAL)
+    assert "遗传性疾病" in answer.points[0]
