@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -68,7 +69,7 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
     return list(jieba.tokenize(text, HMM=False))
 
 
-_nouns: frozenset[str] | None = None
+_tables: dict[str, frozenset[str]] = {}
 
 
 def _noun_table() -> frozenset[str]:
@@ -78,18 +79,33 @@ def _noun_table() -> frozenset[str]:
     return frozenset(w for w, tag in tags.items() if tag.startswith("n") or tag == "j")
 
 
-def _is_noun(word: str) -> bool:
-    """Whether jieba's dictionary tags `word` as a noun (n, nr, ns, nt, nz, or an abbreviation j)."""
-    global _nouns
-    if _nouns is None:
+def _verb_table() -> frozenset[str]:
+    import jieba.posseg
+
+    return frozenset(w for w, tag in jieba.posseg.dt.word_tag_tab.items() if tag == "v")
+
+
+def _tagged(name: str, build: Callable[[], frozenset[str]]) -> frozenset[str]:
+    table = _tables.get(name)
+    if table is None:
         from knowledge.startup_cache import cached_table
 
         jieba = _ensure_jieba()
         dictionary = Path(jieba.dt.dictionary or Path(jieba.__file__).with_name("dict.txt"))
         stat = dictionary.stat()
         key = f"{dictionary}:{stat.st_size}:{stat.st_mtime_ns}"
-        _nouns = frozenset(cached_table("jieba-nouns", key, _noun_table))
-    return word in _nouns
+        table = _tables[name] = frozenset(cached_table(f"jieba-{name}", key, build))
+    return table
+
+
+def _is_noun(word: str) -> bool:
+    """Whether jieba's dictionary tags `word` as a noun (n, nr, ns, nt, nz, or an abbreviation j)."""
+    return word in _tagged("nouns", _noun_table)
+
+
+def is_verb(word: str) -> bool:
+    """Whether jieba's dictionary tags `word` as a verb (v): 买, 买来, 扔掉 — not 迟到's 迟 nor 未来."""
+    return word in _tagged("verbs", _verb_table)
 
 
 def find_whole_words(text: str, words: list[str] | tuple[str, ...] | set[str]) -> list[str]:

@@ -40,6 +40,10 @@ _ENGLISH_STOPWORDS = frozenset(
     "answer ignore previous instructions instruction disclaimer system prompt rules rule reply respond".split()
 )
 _MAX_WEIGHT = 9.0
+# A verb with a directional/phase complement (买来, 扔掉, 拿走, 送去, 吃完, 买到) is said of its verb: the
+# compound is rare or absent in statutes and guidelines (购买, 丢弃), so on its own it would weigh the IDF cap.
+_COMPLEMENTS = frozenset("来去到完掉走")
+_DIRECTIONAL = frozenset("来去到回出进起上下过开")  # 回来, 出去, 进来: a direction, not a verb + complement
 # Coverage is measured against the heaviest few words: a long story need not be echoed in full by the
 # article that governs it (tuned on the dev sets' questions: ../shared/eval, tests/quality/gate_tuning.jsonl).
 DENOMINATOR_WORDS = 5
@@ -65,11 +69,23 @@ def corpus_weights(kb: Any) -> TermWeights:
         matrix, vocab = index.matrix, index.vocab
         n = matrix.shape[0]
         indptr = matrix.indptr  # CSC: the documents holding term j are indptr[j]:indptr[j + 1]
+
+        def df(word: str) -> int:
+            j = vocab.get(word)
+            return 0 if j is None else int(indptr[j + 1] - indptr[j])
+
+        def idf(word: str) -> float:
+            return min(_MAX_WEIGHT, math.log((n + 1) / (df(word) + 1)))
+
         out: dict[str, float] = {}
         for w in words:
-            j = vocab.get(w)
-            df = 0 if j is None else int(indptr[j + 1] - indptr[j])
-            out[w] = min(_MAX_WEIGHT, math.log((n + 1) / (df + 1)))
+            verb = complement_verb(w)
+            if verb and df(w) == 0 and df(verb) > 0:
+                # A compound no document uses (买来) weighs what its verb (买) weighs, not the most, and the
+                # verb's entry tells `relevance` that the verb covers it (see `_coverage`).
+                out[w] = out[verb] = idf(verb)
+            else:
+                out[w] = idf(w)
         return out
 
     return weights
@@ -80,6 +96,17 @@ class Relevance(BaseModel):
 
     score: float = Field(description="Weighted share of the question's topic words the passage covers, 0..1")
     missing: list[str] = Field(default_factory=list, description="Distinctive words it lacks, heaviest first")
+
+
+def complement_verb(word: str) -> str:
+    """The verb of a verb + directional/phase complement compound (买来 → 买, 扔掉 → 扔), else ''.
+
+    jieba keeps such compounds whole, yet the knowledge base says 购买 / 丢弃, not 买来 / 扔掉."""
+    if len(word) != 2 or word[1] not in _COMPLEMENTS or word[0] in _DIRECTIONAL:
+        return ""
+    from knowledge.textproc import is_verb
+
+    return word[0] if is_verb(word) and is_verb(word[0]) else ""
 
 
 def topic_words(question: str) -> list[str]:
@@ -94,6 +121,24 @@ def topic_words(question: str) -> list[str]:
             continue
         out.append(w)
     return out
+
+
+def _coverage(
+    word: str,
+    weights: Mapping[str, float],
+    text: str,
+    grams: set[str],
+    question: str,
+    synonyms: Mapping[str, list[str]] | None,
+) -> float:
+    """`_covered`, where a verb + complement compound no document uses is also covered by its verb (买来 by
+    购买): `corpus_weights` marks such a compound by giving its verb an entry of the same weight. A compound
+    the corpus uses (受到, 收到) is only covered by itself."""
+    cov = _covered(word, text, grams, question, synonyms)
+    verb = complement_verb(word) if cov < 1.0 else ""
+    if verb and verb in weights and weights[verb] == weights.get(word):
+        cov = max(cov, _covered(verb, text, grams, question, synonyms))
+    return cov
 
 
 def _word_coverage(word: str, text: str, grams: set[str]) -> float:
@@ -115,7 +160,7 @@ def weighted_coverage(
 ) -> float:
     """Weighted share of `words` that `text` covers (0..1); see `relevance`."""
     grams = content_grams(text)
-    pairs = [(weights.get(w, 1.0), _covered(w, text, grams, question, synonyms)) for w in words]
+    pairs = [(weights.get(w, 1.0), _coverage(w, weights, text, grams, question, synonyms)) for w in words]
     return _share(pairs)
 
 
@@ -171,7 +216,7 @@ def relevance(
     gaps: list[tuple[float, str]] = []
     for w in words:
         weight = weights.get(w, 1.0)
-        cov = _covered(w, text, grams, question, synonyms)
+        cov = _coverage(w, weights, text, grams, question, synonyms)
         pairs.append((weight, cov))
         if cov < 0.5:
             gaps.append((weight, w))
