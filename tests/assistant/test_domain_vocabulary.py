@@ -35,6 +35,7 @@ def test_medical_vocabulary_is_broad_and_every_key_can_fire(medical) -> None:
         ("被蝎子蛰了要紧吗", "蝎蜇伤"),
         ("尿毒症一定要洗肾吗", "血液透析"),
         ("孩子长不高要查什么", "身材矮小"),
+        ("乙肝疫苗一共要打几针", "免疫程序"),
     ],
 )
 def test_medical_patient_words_reach_clinical_wording(medical, question: str, clinical: str) -> None:
@@ -50,6 +51,7 @@ def test_medical_patient_words_reach_clinical_wording(medical, question: str, cl
         ("生长激素缺乏症怎么治", "糖皮质激素"),  # 激素 inside 生长激素
         ("医学生怎么实习", "儿童青少年"),  # 学生 inside 医学生
         ("太阳了晒伤怎么办", "新型冠状病毒感染"),  # 阳了 inside 太阳
+        ("伤口缝了几针，什么时候拆线", "免疫程序"),  # stitches are no vaccine doses: only 打几针 fires
     ],
 )
 def test_medical_vocabulary_does_not_fire_inside_other_words(medical, question: str, absent: str) -> None:
