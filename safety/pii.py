@@ -336,10 +336,12 @@ def _name_spans(view: str, markers: Sequence[str], strict: Sequence[str]) -> lis
             end = m.start(4) + len(name)
             if m.group(1) in strict_set and not _STRICT_END.match(view, end):
                 continue
+            # A word that is also a place name (罗兰) is a name when the clause stops right after it.
+            place_ok = bool(_STRICT_END.match(view, end))
             if (
                 not _name_ends_at(view, m.start(3), end)
-                or _common_non_name(surname + name[0])
-                or (len(name) > 1 and _common_non_name(surname + name, 20))
+                or _common_non_name(surname + name[0], place_is_name=place_ok)
+                or (len(name) > 1 and _common_non_name(surname + name, 20, place_is_name=place_ok))
             ):
                 continue  # 患者高钾血症 / 患者易出现 / 本人陈述: the "name" runs into a word, or is one
             out.append(_Span(m.start(4), end, "某"))
@@ -398,10 +400,14 @@ def _word_freq(word: str) -> int:
     return int(_jieba()[0].get(word, 0))
 
 
-def _common_non_name(word: str, min_freq: int = 50) -> bool:
-    """A dictionary word at least this frequent that jieba does not tag as a person name (周围, 毛囊炎 — not 李娜)."""
+def _common_non_name(word: str, min_freq: int = 50, *, place_is_name: bool = False) -> bool:
+    """A dictionary word at least this frequent that jieba does not tag as a person name (周围, 毛囊炎 — not 李娜);
+    with `place_is_name`, a word tagged as a place name (罗兰, also a given name) does not count either."""
     freq, tags = _jieba()
-    return int(freq.get(word, 0)) >= min_freq and not str(tags.get(word, "")).startswith("nr")
+    tag = str(tags.get(word, ""))
+    return int(freq.get(word, 0)) >= min_freq and not (
+        tag.startswith("nr") or (place_is_name and tag.startswith("ns"))
+    )
 
 
 def mask_names(text: str, markers: Sequence[str] = DEFAULT_NAME_MARKERS) -> str:

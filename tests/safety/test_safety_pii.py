@@ -19,6 +19,9 @@ from safety.pii import contains_pii, mask_pii
         ("患者张三主诉头痛", "张三", "患者张某主诉头痛"),
         ("当事人李小明向法院起诉", "李小明", "当事人李某向法院起诉"),
         ("患者：王芳，女，45岁", "王芳", "患者：王某，女"),
+        # 罗兰 is also a place name in jieba's dictionary (ns): the generated-forms test found it unmasked
+        ("我叫罗兰，公司拖欠工资怎么办？", "罗兰", "我叫罗某，"),
+        ("患者罗兰，孩子发烧怎么办", "罗兰", "患者罗某，"),
     ],
 )
 def test_pii_is_masked(text: str, gone: str, kept: str) -> None:
