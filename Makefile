@@ -45,8 +45,12 @@ pg-deps:
 	  || echo "warning: could not install postgresql; PostgreSQL tests skip (fail under YIJU_REQUIRE_PG=1)"; \
 	fi
 
+# The browser suite runs in a pytest process of its own: after the in-process LoRA training tests, the
+# Playwright-driven screens stalled in two full runs (a UI action never answered within 60-90 s) while the
+# same tests pass alone and after every other folder; cause not found yet (see the closing note).
 test: dev browser-deps pg-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/browser
+	$(BIN)/python -m pytest -q tests/browser
 
 # ruff (lint + format) and mypy over the packages (config: pyproject.toml [tool.mypy]).
 lint: dev
