@@ -47,7 +47,7 @@ pg-deps:
 
 # The browser suite runs in a pytest process of its own: after the in-process LoRA training tests, the
 # Playwright-driven screens stalled in two full runs (a UI action never answered within 60-90 s) while the
-# same tests pass alone and after every other folder; cause not found yet (see the closing note).
+# same tests pass alone and after tests/assistant; cause not found yet (see the closing note).
 test: dev browser-deps pg-deps
 	$(BIN)/python -m pytest -q --ignore=tests/browser
 	$(BIN)/python -m pytest -q tests/browser
