@@ -59,6 +59,13 @@ class RetrievalSpec(BaseModel):
         description="Relevance gate: a basis must cover at least one of the question's N rarest words (what it "
         "is about: 痛风 in 痛风急性发作吃什么药); 0 = off (legal stories carry rare incidental details)",
     )
+    narrative_words: list[str] = Field(
+        default_factory=list,
+        description="Words that say who asks (爸, 老公, 同事) and, when set, turn on weighing a question by what "
+        "it is about: these, time words, amounts and adverbs weigh nothing in the relevance gate, and an "
+        "everyday word the vocabulary maps weighs its clinical wording (assistant.grounding.subject); "
+        "empty = off (legal)",
+    )
     follow_citations: bool = Field(
         default=False,
         description="Add the articles a retrieved article cites of its own law (本法第四十七条) to the "

@@ -40,6 +40,7 @@ _ENGLISH_STOPWORDS = frozenset(
     "answer ignore previous instructions instruction disclaimer system prompt rules rule reply respond".split()
 )
 _MAX_WEIGHT = 9.0
+ABSENT_WORD_WEIGHT = _MAX_WEIGHT  # what a word no document uses weighs
 # A verb with a directional/phase complement (买来, 扔掉, 拿走, 送去, 吃完, 买到) is said of its verb: the
 # compound is rare or absent in statutes and guidelines (购买, 丢弃), so on its own it would weigh the IDF cap.
 _COMPLEMENTS = frozenset("来去到完掉走")

@@ -12,7 +12,10 @@ A passage can share every word of a question and still be about something else:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
+from assistant.domains import DomainSpec
+from assistant.grounding.relevance import ABSENT_WORD_WEIGHT
 from knowledge.types import Passage
 
 _SEP = " > "
@@ -123,12 +126,32 @@ def abbreviates(word: str, title: str) -> bool:
     return False
 
 
+# A section written for one group of patients (血液净化标准操作规程's 「血液透析患者高血压的治疗」): it answers
+# only a question about that group. group heading word -> words a question names the group by.
+_PATIENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "透析": ("透析", "血透", "腹透", "血液净化", "尿毒症", "肾衰"),
+}
+_GROUP_HEADING = re.compile(r"(" + "|".join(_PATIENT_GROUPS) + r")[^ >]{0,4}患者")
+
+
+def for_other_patients(question: str, p: Passage) -> bool:
+    """True when the passage's headings say it is about a group of patients (透析患者) the question does
+    not name: 「透析患者脑卒中的诊治」 is no answer to 「怎样识别中风」."""
+    for path in _paths(p):
+        m = _GROUP_HEADING.search(path)
+        if m and not any(w in question for w in _PATIENT_GROUPS[m.group(1)]):
+            return True
+    return False
+
+
 def fits_subject(question: str, p: Passage) -> bool:
     """Whether a passage can speak to the question at all, by what it is about (see the module docstring).
 
     `question` should be the domain-expanded question (synonyms appended), so 狗 reaches 犬."""
     part, numbered = part_of(p)
     if numbered and not any(question_names(question, name) for name in _names(part)):
+        return False
+    if for_other_patients(question, p):
         return False
     paths = _paths(p)
     differential = bool(paths) and all(_DIFFERENTIAL in path for path in paths)
@@ -138,3 +161,94 @@ def fits_subject(question: str, p: Passage) -> bool:
 def differential_statement(section: str, question: str) -> bool:
     """True for a statement under a 鉴别诊断 heading when the question does not ask to tell diseases apart."""
     return _DIFFERENTIAL in section and not _ASKS_DISTINCTION.search(question)
+
+
+# ---------------------------------------------------------------------- who and when vs what
+# jieba part-of-speech tags of words that tell who asks and when, never what a patient question is about:
+# time words (去年, 早上), quantities (十几年, 好几个), place words (家里), pronouns (在家), adverbs (有点儿,
+# 越来越, 轻轻), localisers (最近), conjunctions, prepositions, particles, interjections. (Classifiers stay:
+# 口, 针, 度 name things in a medical question.)
+_NARRATIVE_TAGS = frozenset("t tg m mq s f r rr rz d dg df c p u uj ul uz ug uv ud y e o".split())
+# Everyday verbs and adjectives (晕, 摔, 够, 脆, 生锈, 查出): a patient's way of telling, rarely the subject.
+_TELLING_TAGS = frozenset("v vd vi vg a ad ag".split())
+# A count or an age the dictionary does not list (58岁, 5个月, 一个多星期, 200度); multiples (三倍) are kept.
+_QUANTITY = re.compile(
+    r"^(?:[0-9０-９.零〇一二两三四五六七八九十百千万几半]+|好几)[个]?[多]?[年月日天周号点时分秒个块元岁次回趟家位名度斤克星期]*[半多]?$"
+)
+_tags: dict[str, str] | None = None
+
+
+def _tag_table() -> dict[str, str]:
+    """jieba's dictionary tag of every word with a narrative or telling tag (cached on disk per dictionary)."""
+    global _tags
+    if _tags is None:
+        from knowledge.startup_cache import cached_table
+        from knowledge.textproc import _ensure_jieba
+
+        wanted = _NARRATIVE_TAGS | _TELLING_TAGS
+
+        def build() -> dict[str, str]:
+            import jieba.posseg  # the whole tag table (~1 s), once per dictionary, then cached on disk
+
+            return {w: t for w, t in jieba.posseg.dt.word_tag_tab.items() if t in wanted}
+
+        jieba = _ensure_jieba()
+        key = f"subject-tags-v1:{jieba.dt.dictionary}:{sorted(wanted)}"
+        _tags = dict(cached_table("jieba-subject-tags", key, build))
+    return _tags
+
+
+def is_narrative(word: str, extra: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether `word` only says who asks or when (爸, 去年, 十几年, 有点, 家里): `extra` (the domain's
+    `retrieval.narrative_words`, e.g. kinship words jieba tags as nouns), a quantity, or a narrative tag."""
+    if word in extra:
+        return True
+    if word.endswith("倍"):  # 三倍, 两倍: guidelines and statutes state multiples
+        return False
+    return bool(_QUANTITY.match(word)) or _tag_table().get(word, "") in _NARRATIVE_TAGS
+
+
+def is_telling(word: str) -> bool:
+    """Whether jieba's dictionary calls `word` a verb or an adjective (晕, 摔, 生锈), not a noun."""
+    return _tag_table().get(word, "") in _TELLING_TAGS
+
+
+def subject_weights(
+    words: list[str],
+    weights: Mapping[str, float],
+    spec: DomainSpec,
+    term_weights: Callable[[list[str]], dict[str, float]] | None = None,
+) -> dict[str, float]:
+    """The question words' weights for a domain that weighs a patient's story by what it is about
+    (`retrieval.narrative_words` set; other domains: unchanged):
+    - who and when (`is_narrative`) weigh nothing: never owed by a basis, never taken for its subject;
+    - an everyday word no document uses that the vocabulary maps (发烧 → 发热, 孩子 → 儿童) weighs what its
+      clinical wording weighs, not the absent-word maximum;
+    - an everyday verb or adjective no document uses (晕, 摔, 生锈, 查出) weighs half the maximum: it still
+      counts, but the disease or body word (支原体, 骨质疏松) is what the question is about. Absent NOUNS keep
+      the maximum (痛风, 灰指甲: a subject the knowledge base lacks is a reason for 〔无依据〕)."""
+    out = dict(weights)
+    extra = frozenset(spec.retrieval.narrative_words)
+    if not extra:
+        return out
+    for w in words:
+        absent = out.get(w, 0.0) >= ABSENT_WORD_WEIGHT  # no document uses it (the IDF cap)
+        if is_narrative(w, extra):
+            out[w] = 0.0
+        elif absent and term_weights is not None and w in spec.synonyms:
+            out[w] = min(out[w], _wording_weight(spec.synonyms[w], term_weights))
+        elif absent and is_telling(w):
+            out[w] = out[w] / 2
+    return out
+
+
+def _wording_weight(wordings: list[str], term_weights: Callable[[list[str]], dict[str, float]]) -> float:
+    """What the clinical wording of an everyday word weighs: the most common of its alternatives, each
+    weighing its rarest jieba word (口角歪斜 → 歪斜)."""
+    from knowledge.textproc import tokenize
+
+    best = float("inf")
+    for wording in wordings:
+        toks = tokenize(wording) or [wording]
+        best = min(best, max(term_weights(toks).values(), default=float("inf")))
+    return best

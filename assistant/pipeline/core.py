@@ -29,6 +29,7 @@ from assistant.grounding import render
 from assistant.grounding.basis import judge_basis, no_basis_hint
 from assistant.grounding.graph import with_cited
 from assistant.grounding.relevance import corpus_weights, topic_words
+from assistant.grounding.subject import subject_weights
 from assistant.pipeline.base import is_knowledge_error, is_store_unavailable, log
 from assistant.pipeline.finish import FinishStep
 from assistant.pipeline.generate import GenerateVerifyStep
@@ -298,7 +299,8 @@ class Pipeline(RetrieveStep, GenerateVerifyStep, FinishStep):
         if spec.retrieval.follow_citations:
             # The articles a retrieved one relies on (依照本法第四十七条…): grounding's citation graph.
             state.retrieved = with_cited(state.retrieved, self.kb.lookup)
-        state.weights = self._term_weights(topic_words(state.query))
+        words = topic_words(state.query)
+        state.weights = subject_weights(words, self._term_weights(words), spec, self._term_weights)
         decision = judge_basis(state.query, state.retrieved, spec, state.weights)
         basis = decision.passages
         if not basis:

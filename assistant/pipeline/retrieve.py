@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.domains import DomainSpec
+from assistant.grounding.subject import fits_subject
 from assistant.pipeline.base import PipelineBase
 from knowledge.types import Passage
 
@@ -38,7 +39,11 @@ class RetrieveStep(PipelineBase):
         passages: list[Passage] = []
         seen: set[str] = set()
         for kd in r.knowledge_domains:
-            for p in prefer_citable(self.kb.retrieve(query, domain=kd, k=fetch, profile=spec.name), k):
+            found = self.kb.retrieve(query, domain=kd, k=fetch, profile=spec.name)
+            # A passage about another subject (a rare disease's part, 透析患者's chapter, a 鉴别诊断) can never
+            # be a basis (grounding.subject): it must not take one of the k places.
+            found = [p for p in found if fits_subject(query, p)]
+            for p in prefer_citable(found, k):
                 if p.id not in seen:
                     seen.add(p.id)
                     passages.append(p)

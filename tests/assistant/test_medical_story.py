@@ -1,0 +1,79 @@
+"""Patient questions tell a story (issue 9, session 5): who asks and when (我爸, 去年, 十几年, 有点) must not
+decide what a question is about, and a section written for other patients (透析患者) is no answer."""
+
+from __future__ import annotations
+
+from assistant.domains import load_domains
+from assistant.grounding.basis import judge_basis
+from assistant.grounding.subject import fits_subject, for_other_patients, is_narrative, subject_weights
+from knowledge.types import Passage
+
+DOMAINS = load_domains()
+MEDICAL = DOMAINS["medical"]
+LEGAL = DOMAINS["legal"]
+LITERACY = "中国公民健康素养——基本知识与技能释义（2024年版）"
+
+
+def _guide(title: str, section: str, text: str) -> Passage:
+    return Passage(
+        id=f"{title}#{section}", domain="medical", law=title, law_full=title, text=text, section=section,
+        sections=[section], kind="指南", score=0.5,
+    )  # fmt: skip
+
+
+BONES = _guide(
+    LITERACY, "一、基本知识和理念 > 20. 预防骨质疏松症。",
+    "20. 预防骨质疏松症。骨质疏松症是一种以骨量低下、骨组织微结构损坏为特征的全身性骨病，易发生骨折。"
+    "预防骨质疏松症应均衡膳食，适量运动。",
+)  # fmt: skip
+DIALYSIS_STROKE = _guide(
+    "血液净化标准操作规程（2021版）", "第四篇 > 第 24 章 血液透析患者脑卒中的诊治 > 一、临床表现",
+    "患者突然出现一侧肢体无力或麻木、口角歪斜、说话不清时应考虑脑卒中的可能。",
+)  # fmt: skip
+
+# corpus IDF of the words (9.0 = no document uses the word)
+CORPUS = {"爸": 9.0, "最近": 7.0, "骨头": 9.0, "越来越": 8.7, "脆": 9.0, "摔": 9.0, "预防": 3.8, "骨质": 7.5,
+          "疏松": 7.8, "骨折": 6.7, "骨骼": 6.0, "跌倒": 6.5, "发烧": 9.0, "发热": 4.0, "生锈": 9.0, "痛风": 9.0}  # fmt: skip
+
+
+def _term_weights(words: list[str]) -> dict[str, float]:
+    return {w: CORPUS.get(w, 9.0) for w in words}
+
+
+def test_who_and_when_are_narrative_what_is_not() -> None:
+    extra = set(MEDICAL.retrieval.narrative_words)
+    for word in ["爸", "老公", "有点", "去年", "早上", "十几年", "5个月", "一个多", "58岁", "越来越"]:
+        assert is_narrative(word, extra), word
+    for word in ["骨质", "血压", "孩子", "宝宝", "老人", "疫苗", "三倍", "晕", "口"]:
+        assert not is_narrative(word, extra), word
+
+
+def test_a_story_weighs_by_its_subject_in_the_medical_domain_only() -> None:
+    words = ["爸", "发烧", "生锈", "痛风", "骨质"]
+    weights = subject_weights(words, _term_weights(words), MEDICAL, _term_weights)
+    assert weights["爸"] == 0.0  # who asks: never owed
+    assert weights["发烧"] == 4.0  # an everyday word weighs its clinical wording (发热)
+    assert weights["生锈"] == 4.5  # an everyday verb no document uses: half the maximum
+    assert weights["痛风"] == 9.0  # an absent NOUN keeps the maximum: a subject the KB lacks
+    assert weights["骨质"] == 7.5
+    assert subject_weights(words, _term_weights(words), LEGAL, _term_weights) == _term_weights(words)
+
+
+def test_a_patients_story_is_answered_from_the_section_on_its_subject() -> None:
+    question = "我爸最近骨头越来越脆，轻轻摔一下就骨折，怎么预防骨质疏松？"
+    from assistant.grounding.relevance import topic_words
+
+    words = topic_words(question)
+    raw = _term_weights(words)
+    # Before: 爸, 骨头, 脆 … (no document uses them) were taken for the question's subject → 〔无依据〕.
+    assert judge_basis(question, [BONES], MEDICAL, raw).passages == []
+    weighed = subject_weights(words, raw, MEDICAL, _term_weights)
+    assert judge_basis(question, [BONES], MEDICAL, weighed).passages == [BONES]
+
+
+def test_a_section_for_dialysis_patients_answers_only_a_question_about_them() -> None:
+    assert for_other_patients("怎样快速识别有人中风了？", DIALYSIS_STROKE)
+    assert not fits_subject("怎样快速识别有人中风了？", DIALYSIS_STROKE)
+    assert fits_subject("血液透析的病人中风了有什么表现？", DIALYSIS_STROKE)
+    assert fits_subject("尿毒症透析患者脑卒中怎么识别？", DIALYSIS_STROKE)
+    assert not for_other_patients("怎么预防骨质疏松？", BONES)
