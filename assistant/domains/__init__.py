@@ -71,6 +71,12 @@ class RetrievalSpec(BaseModel):
         description="Add the articles a retrieved article cites of its own law (本法第四十七条) to the "
         "candidates (assistant.grounding.graph), so two rules that work together can be quoted together",
     )
+    forgive_narrative: bool = Field(
+        default=False,
+        description="Relevance gate: a passage covering every word of the question's core (the words the "
+        "domain vocabulary knows, at least two) need not cover its story (晚上十点, 物流); names are always owed "
+        "(assistant.grounding.scope)",
+    )
     max_passages: int = Field(default=5, ge=1, le=20, description="Passages given to the generator")
     filter: Literal["store", "post"] = Field(
         default="post",

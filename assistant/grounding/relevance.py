@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -165,10 +165,12 @@ def weighted_coverage(
     return _share(pairs)
 
 
-def _share(pairs: list[tuple[float, float]]) -> float:
+def _share(pairs: list[tuple[float, float]], owed: Sequence[bool] | None = None) -> float:
     """Σ weight × coverage over the total weight of the `DENOMINATOR_WORDS` heaviest words (above 1 when a
-    passage covers more than those: it still ranks above one covering fewer)."""
-    denominator = sum(sorted((w for w, _ in pairs), reverse=True)[:DENOMINATOR_WORDS])
+    passage covers more than those: it still ranks above one covering fewer). With `owed`, only the owed
+    words make the denominator: the others count when covered, and are never missed."""
+    weights = [w for i, (w, _) in enumerate(pairs) if owed is None or owed[i]]
+    denominator = sum(sorted(weights, reverse=True)[:DENOMINATOR_WORDS])
     return sum(w * c for w, c in pairs) / denominator if denominator else 0.0
 
 
@@ -205,9 +207,11 @@ def relevance(
     weights: Mapping[str, float],
     synonyms: Mapping[str, list[str]] | None = None,
     words: list[str] | None = None,
+    forgiven: Collection[str] = (),
 ) -> Relevance:
     """Weighted coverage of `question` by `passage`; an everyday word counts as covered when the passage
-    has its statute wording (`synonyms`: 工资 → 劳动报酬)."""
+    has its statute wording (`synonyms`: 工资 → 劳动报酬). `forgiven` words (a story's details, see
+    `assistant.grounding.scope`) count when the passage has them but are not owed."""
     words = topic_words(question) if words is None else words
     if not words:
         return Relevance(score=0.0)
@@ -219,7 +223,8 @@ def relevance(
         weight = weights.get(w, 1.0)
         cov = _coverage(w, weights, text, grams, question, synonyms)
         pairs.append((weight, cov))
-        if cov < 0.5:
+        if cov < 0.5 and w not in forgiven:
             gaps.append((weight, w))
     missing = [w for _, w in sorted(gaps, key=lambda t: -t[0])]
-    return Relevance(score=round(_share(pairs), 4), missing=missing)
+    owed = [w not in forgiven for w in words] if forgiven else None
+    return Relevance(score=round(_share(pairs, owed), 4), missing=missing)
