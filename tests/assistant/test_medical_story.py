@@ -77,3 +77,14 @@ def test_a_section_for_dialysis_patients_answers_only_a_question_about_them() ->
     assert fits_subject("血液透析的病人中风了有什么表现？", DIALYSIS_STROKE)
     assert fits_subject("尿毒症透析患者脑卒中怎么识别？", DIALYSIS_STROKE)
     assert not for_other_patients("怎么预防骨质疏松？", BONES)
+
+
+def test_a_mixed_question_is_routed_by_what_it_asks() -> None:
+    from assistant.routing import route
+
+    # who pays after treatment is a legal ask; a health condition in a life event is a medical one
+    # (the lead's session-4 try-out questions; 「手术以后…医院该怎么赔？」 with 医院 in the ask still goes medical)
+    assert route("手术后发现纱布留在体内怎么赔偿", DOMAINS).domain == "legal"
+    assert route("乙肝病人可以结婚生小孩吗？", DOMAINS).domain == "medical"
+    assert route("老公烟瘾大，想戒烟有什么好办法？", DOMAINS).domain == "medical"
+    assert route("Rett 综合征需要做哪些检查？", DOMAINS).domain == "medical"
