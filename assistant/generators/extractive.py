@@ -26,6 +26,7 @@ from pathlib import Path
 from assistant.domains import DomainSpec
 from assistant.generators.base import GenParams, Message
 from assistant.generators.config import ExtractiveConfig
+from assistant.grounding.asks import asks
 from assistant.grounding.category import classify
 from assistant.grounding.citations import passage_section
 from assistant.grounding.format import render
@@ -82,6 +83,8 @@ _INTENT_WEIGHT = 0.3
 # The learned ranker's confidence (score relative to the best retrieved passage) is the strongest single
 # signal of which article governs; word coverage alone picks sentences that merely share more words.
 _RETRIEVAL_WEIGHT = 0.2
+# A point added for an ask the first points leave unanswered scores at least this share of the first point's.
+_ASK_FLOOR = 0.8
 # A later statement of an article must beat its opening statement by more than this to be quoted first.
 _OPENING_MARGIN = 0.06
 # How much lower (statement score) the special law's near-identical rule may score and still be quoted first.
@@ -258,7 +261,7 @@ class ExtractiveGenerator:
             if t.st.lead:
                 leads.add((t.rank, t.st.lead))
             per_passage[t.rank] = per_passage.get(t.rank, 0) + 1
-        return groups
+        return _one_point_per_ask(groups, order, passages, question, domain, self.config.max_points)
 
     @staticmethod
     def _with_siblings(top: _Scored, order: list[_Scored], whole: bool = False) -> list[_Scored]:
@@ -374,6 +377,54 @@ def _in_clause(clause: str, ref: InternalRef) -> bool:
         if not (clause.startswith(para) or (ref.paragraph == 1 and "款" not in clause)):
             return False
     return not ref.item or clause.endswith(f"第（{int_to_cn(ref.item)}）项")
+
+
+def _one_point_per_ask(
+    groups: list[list[_Scored]],
+    order: list[_Scored],
+    passages: Sequence[Passage],
+    question: str,
+    domain: DomainSpec,
+    max_points: int,
+) -> list[list[_Scored]]:
+    """Statute answers: every ask of the question (`grounding.asks`: 辞职 and 补偿 in 「能辞职并要补偿吗」) gets
+    a point that says it, the best-scoring statement saying it (never far weaker than the first point), in a
+    free place; when the first ask is the asker's own act (「我想辞职，还能拿到补偿吗」), the point saying it
+    leads (第三十八条 劳动者可以解除劳动合同, not an administrative order to pay). Guideline answers are left as
+    they are."""
+    if not groups or passages[groups[0][0].rank].article_no is None:
+        return groups
+    wanted = asks(question, domain)
+    if not wanted:
+        return groups
+    taken = {(t.rank, t.st.pos) for g in groups for t in g}
+    floor = _ASK_FLOOR * groups[0][0].score
+    for ask in wanted:
+        if any(ask.said_by(_point_text(g)[0]) for g in groups):
+            continue
+        found = next(
+            (
+                t
+                for t in order
+                if (t.rank, t.st.pos) not in taken
+                and t.score >= floor
+                and passages[t.rank].article_no is not None
+                and ask.said_by(t.st.text)
+            ),
+            None,
+        )
+        if found is None:
+            continue
+        if len(groups) >= max_points:
+            break
+        group = ExtractiveGenerator._with_siblings(found, order)
+        groups = [*groups, group]
+        taken.update((t.rank, t.st.pos) for t in group)
+    if not wanted[0].intended or wanted[0].said_by(_point_text(groups[0])[0]):
+        return groups
+    # 「我想辞职…」: the point saying the asker may do it leads, the consequences follow.
+    first = next((i for i, g in enumerate(groups) if wanted[0].said_by(_point_text(g)[0])), 0)
+    return [groups[first], *groups[:first], *groups[first + 1 :]] if first else groups
 
 
 def _point_text(group: list[_Scored]) -> tuple[str, str]:
