@@ -45,12 +45,13 @@ pg-deps:
 	  || echo "warning: could not install postgresql; PostgreSQL tests skip (fail under YIJU_REQUIRE_PG=1)"; \
 	fi
 
-# The browser suite runs in a pytest process of its own: after the in-process LoRA training tests, the
-# Playwright-driven screens stalled in two full runs (a UI action never answered within 60-90 s) while the
-# same tests pass alone and after tests/assistant; cause not found yet (see the closing note).
+# The browser suite runs in a pytest process of its own, each test retried once: a real browser on a busy
+# 2-core machine races (a chat stall found that way was a real bug: an Enter pressed while the previous answer
+# was finishing was dropped, fixed in ui/chat.py). A failed try prints the screenshot path and every server's
+# thread stacks at the end of the run (tests/browser/conftest.py), so a flaky failure stays visible.
 test: dev browser-deps pg-deps
 	$(BIN)/python -m pytest -q --ignore=tests/browser
-	$(BIN)/python -m pytest -q tests/browser
+	$(BIN)/python -m pytest -q tests/browser --reruns 1 --reruns-delay 2 -rR
 
 # ruff (lint + format) and mypy over the packages (config: pyproject.toml [tool.mypy]).
 lint: dev

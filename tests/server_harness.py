@@ -24,6 +24,9 @@ import httpx
 from assistant.home import OFFLINE_ENV  # noqa: F401 - re-exported for the tests that start servers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Servers started by this process and still running: (proc, home). A failed browser test asks each of
+# them for its thread stacks (SIGUSR1, see assistant/cli/serve.py), so a stall is diagnosed in CI output.
+RUNNING: list[tuple[subprocess.Popen, Path]] = []
 
 
 def free_port() -> int:
@@ -90,6 +93,7 @@ def start_server(
             raise RuntimeError(f"yiju serve exited with {proc.returncode}:\n{server_log(home)[-4000:]}")
         try:
             if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                RUNNING.append((proc, home))
                 return proc, base_url
         except httpx.HTTPError:
             pass
@@ -104,8 +108,17 @@ def server_log(home: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
+def dump_stacks(proc: subprocess.Popen, home: Path, wait: float = 2.0) -> str:
+    """Ask a running server for every thread's stack (SIGUSR1); returns the end of its log with them."""
+    if proc.poll() is None and hasattr(signal, "SIGUSR1"):
+        os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(wait)
+    return server_log(home)[-12000:]
+
+
 def stop_server(proc: subprocess.Popen, timeout: float = 15) -> None:
     """Stop the server by PID: SIGTERM (graceful), then SIGKILL if it lingers."""
+    RUNNING[:] = [(p, h) for p, h in RUNNING if p is not proc]
     if proc.poll() is not None:
         return
     os.kill(proc.pid, signal.SIGTERM)

@@ -35,6 +35,16 @@ NOTICE = (
     "回答仅供参考，不构成法律意见或医疗诊断。急症请拨打 120，卫生健康咨询 12320，公共法律服务 12348。"
 )
 PLACEHOLDER = "请输入您的问题（Enter 发送，Shift+Enter 换行）"
+# Runs in the browser when a question is sent: empties the box at once (the inputs were already read), so
+# the next question can be typed while the answer is on its way. The `input` event keeps Gradio's value in
+# step with the box.
+TAKE_QUESTION_JS = """
+(...args) => {
+  const box = document.querySelector("#chat-question textarea");
+  if (box) { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); }
+  return args;
+}
+"""
 CHAT_CSS = """
 #chat-history .message-content p { margin: 0.3em 0; }
 #chat-route-row { align-items: center; }
@@ -124,21 +134,24 @@ def build_chat(services: Any) -> None:
         messages.append({"role": "user", "content": text})
         first = len(messages)
 
-        def notice(message: str) -> tuple:
-            return ("", [*messages, {"role": "assistant", "content": f"〔提示〕 {message}"}], conv,
+        # The browser emptied the question box on sending and answers never touch it (the next question may
+        # be typed meanwhile); a question refused before it was asked goes back into the box to be edited.
+        def notice(message: str, give_back: bool = False) -> tuple:
+            return (text if give_back else gr.skip(),
+                    [*messages, {"role": "assistant", "content": f"〔提示〕 {message}"}], conv,
                     hidden, gr.skip(), gr.skip(), gr.skip(), note)  # fmt: skip
 
         limit = services.config.server.max_question_chars
         if len(text) > limit:
-            yield notice(f"问题过长（{len(text)} 字，上限 {limit} 字），请精简后再问。")
+            yield notice(f"问题过长（{len(text)} 字，上限 {limit} 字），请精简后再问。", give_back=True)
             return
         ip = client(request)
         if services.public_limiter.check(f"ui:{ip}") is not None:
             services.metrics.count("rate_limited", route="ui")
-            yield notice("请求过于频繁，请稍后再试。")
+            yield notice("请求过于频繁，请稍后再试。", give_back=True)
             return
         yield (
-            "",
+            gr.skip(),
             [*messages, {"role": "assistant", "content": "正在查找依据…"}],
             conv,
             hidden,
@@ -159,7 +172,7 @@ def build_chat(services: Any) -> None:
                 if event.get("type") == "token":
                     streamed += event.get("text", "")
                     partial = {"role": "assistant", "content": streaming_markdown(streamed)}
-                    yield "", [*messages, partial], conv, *[gr.skip()] * 4, note
+                    yield gr.skip(), [*messages, partial], conv, *[gr.skip()] * 4, note
                 elif event.get("type") == "final":
                     result = event["result"]
                     services.metrics.observe_answer(result.domain, result.status, result.flags, channel="ui")
@@ -196,7 +209,7 @@ def build_chat(services: Any) -> None:
         )
         held = result.turn_id if result.status == "under_review" else gr.skip()
         return (
-            "",
+            gr.skip(),
             [*messages, *answer],
             conv,
             gr.update(visible=unsure),
@@ -292,8 +305,18 @@ def build_chat(services: Any) -> None:
 
     gr.api(api_ask, api_name="ask")
     inputs = [question, domain, chatbot, state]
-    ask.click(run_turn, inputs=inputs, outputs=outputs, api_visibility="private")
-    question.submit(run_turn, inputs=inputs, outputs=outputs, api_visibility="private")
+    # The question box is emptied in the browser the moment a question is sent (TAKE_QUESTION_JS), never by
+    # the answer's updates: what the user types while an answer is on its way stays, and an Enter pressed
+    # then is asked right after it (always_last; Gradio's default, "once", dropped it silently).
+    for trigger in (ask.click, question.submit):
+        trigger(
+            run_turn,
+            inputs=inputs,
+            outputs=outputs,
+            js=TAKE_QUESTION_JS,
+            api_visibility="private",
+            trigger_mode="always_last",
+        )
     chatbot.example_select(
         ask_example, inputs=[chatbot, state, domain], outputs=outputs, api_visibility="private"
     )

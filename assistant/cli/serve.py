@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -79,7 +82,15 @@ def serve(
             forwarded_allow_ips=",".join(trusted) if trusted else "",
         )
     )
+    _stack_dump_on_sigusr1()
     server.run(sockets=[sock])
+
+
+def _stack_dump_on_sigusr1() -> None:
+    """`kill -USR1 <pid>` writes every thread's Python stack to stderr: how a stalled server is diagnosed
+    without stopping it (the test harness does it when a browser wait times out)."""
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
 
 def _private_upload_folder(data_dir: Path) -> None:

@@ -81,3 +81,43 @@ def staff(browser, ui_server) -> Iterator[object]:
         yield pg
     finally:
         context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test carries every running server's thread stacks and log tail in its report:
+    a UI wait that times out in CI then shows where the server was (or that it was idle)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    from tests.conftest import ARTIFACTS
+    from tests.server_harness import RUNNING, dump_stacks
+
+    FAILURE_DIAGNOSTICS.append((f"{item.nodeid}: the failure", report.longreprtext[-3000:]))
+
+    for name in ("page", "staff", "chat"):
+        pg = item.funcargs.get(name)
+        if pg is not None:
+            shot = ARTIFACTS / f"failed-{item.name}-{name}.png"
+            try:
+                pg.screenshot(path=str(shot), full_page=True)
+                report.sections.append(("screenshot", str(shot)))
+            except Exception as exc:  # noqa: BLE001 - a closed page must not hide the failure
+                report.sections.append(("screenshot", f"not taken: {exc!r}"))
+    for proc, home in list(RUNNING):
+        title = f"server {proc.pid} ({home}) stacks + log"
+        text = dump_stacks(proc, home)
+        report.sections.append((title, text))
+        FAILURE_DIAGNOSTICS.append((f"{item.nodeid}: {title}", text))
+
+
+# Diagnostics of every failed attempt, printed at the end of the run even when a rerun then passes
+# (--reruns in the Makefile): a flaky stall must stay visible in CI output, not disappear.
+FAILURE_DIAGNOSTICS: list[tuple[str, str]] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for title, text in FAILURE_DIAGNOSTICS:
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line(text[-6000:])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,3 +228,34 @@ def test_medical_question_cites_a_guideline_section_expanded_verbatim(chat, arti
         "流动清水交替彻底冲洗伤口约15分钟", exact=False
     ).first.wait_for()
     chat.screenshot(path=str(artifacts_dir / "chat-guideline-citation.png"), full_page=True)
+
+
+def test_a_question_typed_and_sent_while_an_answer_is_on_its_way_is_asked(chat) -> None:
+    """The stall CI hit: Enter pressed while the previous answer was still finishing was dropped (Gradio's
+    trigger_mode "once") and the answer's updates emptied the box. The first question's request is held back
+    1.5 s here, so the second is typed and sent while the first is surely still on its way."""
+    held = {"n": 0}
+
+    def hold_first_join(route) -> None:
+        held["n"] += 1
+        if held["n"] == 1:
+            time.sleep(1.5)
+        route.continue_()
+
+    chat.route("**/gradio_api/queue/join*", hold_first_join)
+    box = chat.locator("#chat-question textarea")
+    box.fill(BP)
+    box.press("Enter")
+    # emptied in the browser at once (the first question's request is still held back)
+    chat.wait_for_function("() => document.querySelector('#chat-question textarea').value === ''")
+    box.fill(BP_FOLLOW)
+    box.press("Enter")
+    chat.wait_for_function(
+        "() => { const a = document.querySelectorAll("
+        "'#chat-history [data-testid=bot]:not(:has(.thought-group))');"
+        " return a.length >= 2 && a[a.length - 1].innerText.includes('领域：'); }"
+    )
+    users = [u.strip() for u in chat.locator("#chat-history [data-testid=user]").all_inner_texts()]
+    assert users == [BP, BP_FOLLOW]
+    assert "《高血压用药测试规范》第二条" in answers(chat).last.inner_text()
+    assert held["n"] >= 2

@@ -100,7 +100,7 @@ def test_import_and_remove_while_another_client_asks(
 
         t_import = time.monotonic()
         page.locator("#kb-upload input[type=file]").set_input_files(str(source))
-        page.locator("#kb-upload").get_by_text(source.name).first.wait_for()
+        page.locator("#kb-upload").get_by_text(source.name).filter(visible=True).first.wait_for()
         page.click("#kb-import")
         page.locator("#kb-report").get_by_text("〔已导入〕1 个文件").wait_for()
         t_imported = time.monotonic()

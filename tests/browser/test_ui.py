@@ -109,7 +109,8 @@ def test_upload_statute_and_find_article(page, ui_server, tmp_path: Path, artifa
     page.locator("#kb-key input").press("Tab")  # leaving the field opens the upload session
     page.locator("#kb-key-state").get_by_text("可以上传文件").wait_for()
     page.locator("#kb-upload input[type=file]").set_input_files(str(source))
-    page.locator("#kb-upload").get_by_text(source.name).first.wait_for()
+    # visible: a hidden upload-progress row names the file too, and may come first (flaky before)
+    page.locator("#kb-upload").get_by_text(source.name).filter(visible=True).first.wait_for()
     page.click("#kb-import")
     page.locator("#kb-report").get_by_text("〔已导入〕1 个文件").wait_for()
     page.fill("#kb-law textarea, #kb-law input", "《中华人民共和国浏览器测试法》")
