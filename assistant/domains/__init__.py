@@ -66,6 +66,11 @@ class RetrievalSpec(BaseModel):
         "everyday word the vocabulary maps weighs its clinical wording (assistant.grounding.subject); "
         "empty = off (legal)",
     )
+    split_compounds: bool = Field(
+        default=False,
+        description="Search with the parts of a patient's compound words too (流感疫苗 → 流感 疫苗, 喂母乳 → 母乳): "
+        "guidelines write the parts apart, so the whole word alone matches nothing",
+    )
     follow_citations: bool = Field(
         default=False,
         description="Add the articles a retrieved article cites of its own law (本法第四十七条) to the "

@@ -68,8 +68,14 @@ _KIND_BONUS = {"法律": 0.1, "行政法规": 0.06, "部门规章": 0.02}
 # What a patient asks for, and the guideline heading that answers it (症状 → 临床表现).
 _SECTION_INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"症状|表现|什么感觉"), ("临床表现", "症状")),
-    (re.compile(r"怎么治|治疗|用什么药|吃什么药|怎么办|怎么处理|用药"), ("治疗", "处理", "处置", "救治")),
+    (
+        re.compile(
+            r"怎么治|治疗|用什么药|吃什么药|怎么办|怎么处理|用药|护理|照顾|吃药|药吗|抗生素|能治|治好"
+        ),
+        ("治疗", "处理", "处置", "救治", "护理"),
+    ),
     (re.compile(r"预防|怎么防|避免"), ("预防",)),
+    (re.compile(r"疫苗|接种|打针吗|打.{0,4}针吗"), ("疫苗", "接种", "免疫")),
     (re.compile(r"传染|传播|怎么得"), ("传播途径", "流行病学", "传染源")),
     (re.compile(r"区别|鉴别|分辨"), ("鉴别",)),
     (re.compile(r"检查|诊断|确诊"), ("诊断", "检查")),

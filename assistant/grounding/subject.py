@@ -239,6 +239,11 @@ def subject_weights(
             out[w] = min(out[w], _wording_weight(spec.synonyms[w], term_weights))
         elif absent and is_telling(w):
             out[w] = out[w] / 2
+        if len(w) == 1 and is_telling(w) and out.get(w, 0.0) > ABSENT_WORD_WEIGHT / 2:
+            # a one-character verb or adjective (老 of 老是, 晕, 破) is a fragment of how the patient tells it, not
+            # a subject: it never outweighs the question's disease word (高血压). One-character nouns (盐, 诺 of
+            # 诺如) keep their weight.
+            out[w] = ABSENT_WORD_WEIGHT / 2
     return out
 
 
@@ -252,3 +257,16 @@ def _wording_weight(wordings: list[str], term_weights: Callable[[list[str]], dic
         toks = tokenize(wording) or [wording]
         best = min(best, max(term_weights(toks).values(), default=float("inf")))
     return best
+
+
+def with_compound_parts(query: str) -> str:
+    """The query followed by the parts of its compound words (jieba's search mode: 流感疫苗 → 流感 疫苗,
+    喂母乳 → 母乳, 甲胎蛋白 → 蛋白) that it does not already contain as words: a guideline writes 接种流感疫苗
+    or 血清甲胎蛋白, so the patient's whole word is not a word of its index."""
+    from knowledge.textproc import _ensure_jieba
+
+    jieba = _ensure_jieba()
+    whole = jieba.lcut(query, HMM=False)
+    parts = [w for w in jieba.lcut_for_search(query, HMM=False) if len(w) > 1 and w not in whole]
+    extra = list(dict.fromkeys(parts))
+    return f"{query} {' '.join(extra)}" if extra else query

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.domains import DomainSpec
-from assistant.grounding.subject import fits_subject
+from assistant.grounding.subject import fits_subject, with_compound_parts
 from assistant.pipeline.base import PipelineBase
 from knowledge.types import Passage
 
@@ -30,6 +30,8 @@ class RetrieveStep(PipelineBase):
         fetch = k * _CITABLE_OVERFETCH
         # Search with the statutes' wording too (社保 -> 社会保险): colloquial words alone match unrelated law.
         query = spec.expand(question)
+        if r.split_compounds:
+            query = with_compound_parts(query)
         if r.filter == "post":
             # One unfiltered search, kept by domain: a filtered vector query scans the whole collection.
             pool = self.kb.retrieve(query, domain=None, k=fetch * r.post_factor, profile=spec.name)

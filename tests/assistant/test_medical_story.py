@@ -88,3 +88,30 @@ def test_a_mixed_question_is_routed_by_what_it_asks() -> None:
     assert route("乙肝病人可以结婚生小孩吗？", DOMAINS).domain == "medical"
     assert route("老公烟瘾大，想戒烟有什么好办法？", DOMAINS).domain == "medical"
     assert route("Rett 综合征需要做哪些检查？", DOMAINS).domain == "medical"
+
+
+def test_a_one_character_verb_or_adjective_never_outweighs_the_disease_word() -> None:
+    words = ["老", "头", "晕", "高血压", "盐"]
+    corpus = {"老": 7.3, "头": 6.6, "晕": 9.0, "高血压": 6.4, "盐": 7.0}
+    weights = subject_weights(words, corpus, MEDICAL, lambda ws: {w: corpus.get(w, 4.0) for w in ws})
+    assert weights["老"] == 4.5  # 老 of 老是: how it is told
+    assert weights["高血压"] == 6.4 > weights["晕"]
+    assert weights["盐"] == 7.0  # a one-character NOUN can be the subject (每天吃多少盐)
+
+
+def test_a_compound_word_is_searched_by_its_parts_too() -> None:
+    from assistant.grounding.subject import with_compound_parts
+
+    expanded = with_compound_parts("怀孕了能打流感疫苗吗？")
+    assert expanded.startswith("怀孕了能打流感疫苗吗？") and "流感" in expanded.split()
+    assert "疫苗" in expanded.split()
+    assert with_compound_parts("发热吃什么药") == "发热吃什么药"  # nothing to split
+    assert MEDICAL.retrieval.split_compounds and not LEGAL.retrieval.split_compounds
+
+
+def test_a_patients_ask_names_the_guideline_section_that_answers_it() -> None:
+    from assistant.generators.extractive import _asks_this_section
+
+    assert _asks_this_section("手足口病在家该怎么护理？", "九、治疗 > （一）一般治疗")
+    assert _asks_this_section("孕妇能打流感疫苗吗？", "十二、预防 > （一）疫苗接种")
+    assert not _asks_this_section("孕妇能打流感疫苗吗？", "十、治疗 > （三）抗病毒治疗")
