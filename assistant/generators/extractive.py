@@ -64,7 +64,7 @@ _NUMBER_ASKED = re.compile(
 _ASKED_UNIT = re.compile(r"几(天|日|个月|月|年|小时|针|次|倍|周|岁)|多少(天|钱|元|岁|毫升|小时|次)")
 _QUANTITY = re.compile(r"\d|百分之|[一二三四五六七八九十两半]+个?(?:日|天|月|年|小时|倍|周|针|剂|次|岁)")
 # The law outranks the regulation implementing it, which outranks rules and interpretations.
-_KIND_BONUS = {"法律": 0.1, "行政法规": 0.06, "部门规章": 0.02}
+_KIND_BONUS = {"法律": 0.15, "行政法规": 0.08, "部门规章": 0.0}
 # What a patient asks for, and the guideline heading that answers it (症状 → 临床表现).
 _SECTION_INTENTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"症状|表现|什么感觉"), ("临床表现", "症状")),

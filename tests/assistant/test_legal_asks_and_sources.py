@@ -1,4 +1,5 @@
-"""A legal question with two asks gets a point for each, the asker's own act first (issue 10).
+"""Legal answers (issue 10): a question with two asks gets a point for each, the asker's own act first; the law
+comes before the rules implementing it.
 
 「老板两个月没发工资，我想辞职，辞职了还能拿到经济补偿金吗？」 was answered by 第八十五条 (an administrative order to pay
 wages and compensation): it shares the most words, yet the worker asked whether she may quit. A lawyer cites
@@ -66,3 +67,29 @@ def test_a_question_asking_nothing_of_its_own_is_answered_as_before() -> None:
         "老板两个月没发工资，劳动行政部门会责令支付经济补偿吗？", [ORDER, QUIT], LEGAL
     )
     assert answer.citations[0].ref.startswith("《劳动合同法》第八十五条")
+
+
+# ---------------------------------------------------------------------- the law before the rules implementing it
+def _consumer(law: str, no: int, text: str, kind: str, score: float) -> Passage:
+    return Passage(
+        id=f"{law}#{no}", domain="legal", law=law, law_full=law, article_no=no, article_label=article_label(no),
+        text=text, kind=kind, score=score,
+    )  # fmt: skip
+
+
+def test_the_law_outranks_a_rule_the_ranker_prefers_a_little() -> None:
+    # Both say the consumer may ask for a refund; the ranker slightly prefers the department rule. A lawyer
+    # cites 消费者权益保护法 (a 法律), not the penalty rules implementing it (a 部门规章).
+    rule = _consumer(
+        "侵害消费者权益行为处罚办法", 12,
+        "经营者提供的商品不符合质量要求的，消费者要求退货的，经营者不得故意拖延或者无理拒绝。", "部门规章", 0.3,
+    )  # fmt: skip
+    law = _consumer(
+        "消费者权益保护法", 24,
+        "经营者提供的商品不符合质量要求的，消费者可以依照国家规定、当事人约定退货，或者要求经营者履行更换、修理等义务。",
+        "法律", 0.2,
+    )  # fmt: skip
+    answer = ExtractiveGenerator().answer(
+        "买的冰箱坏了，商家不给退货，消费者能要求退货吗？", [rule, law], LEGAL
+    )
+    assert answer.citations[0].law == "消费者权益保护法"
