@@ -139,9 +139,28 @@ def _heading_path(line: str, paths: list[str], current: str) -> str:
     return current
 
 
+def _heading_of(line: str, paths: list[str]) -> bool:
+    """Whether a line is one of the passage's own section headings (1.抗病毒治疗原则), not a list item."""
+    return _heading_path(line, paths, "") != ""
+
+
 def _clause(paragraph: int, paragraphs: int, item: str = "") -> str:
     para = f"第{int_to_cn(paragraph)}款" if paragraphs > 1 else ""
     return para + (f"第（{item}）项" if item else "")
+
+
+# A guideline's numbered sub-item inside a line (「…缓慢拔出；2.如蜱的口器…」, 「；（3）…」, 「。②…」): each item is a
+# statement of its own, not run together with the one before.
+_INLINE_ITEM = re.compile(r"(?<=[；;。])\s*(?=(?:\d{1,2}\s*[.．、](?![\d.．])|[（(]\d{1,2}[)）]|[①-⑳]))")
+_GUIDE_ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.．、](?![\d.．])|[（(]\d{1,2}[)）]|[①-⑳])\s*")
+
+
+def _guideline_lines(text: str) -> list[str]:
+    """A guideline's lines, a line holding several numbered sub-items cut before each of them."""
+    out: list[str] = []
+    for ln in text.splitlines():
+        out.extend(part.strip() for part in _INLINE_ITEM.split(ln) if part.strip())
+    return out
 
 
 def statements(p: Passage, max_chars: int = 160) -> list[Statement]:
@@ -155,7 +174,7 @@ def statements(p: Passage, max_chars: int = 160) -> list[Statement]:
         text = clean_text(text)
     own = str(getattr(p, "section", "") or "")
     paths = [x for x in (getattr(p, "sections", None) or []) if x] if guideline else []
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = _guideline_lines(text) if guideline else [ln.strip() for ln in text.splitlines() if ln.strip()]
     paragraphs = sum(1 for ln in lines if not _LIST_ITEM.match(ln)) if not guideline else 1
     out: list[Statement] = []
     lead = ""
@@ -170,6 +189,14 @@ def statements(p: Passage, max_chars: int = 160) -> list[Statement]:
             out.append(
                 Statement(f"{lead}：{item}", len(out), clause, lead, item, section if guideline else "")
             )
+            continue
+        item_m = _GUIDE_ITEM.match(line) if guideline and lead else None
+        if item_m and not _heading_of(line, paths):
+            # 「下列指标提示…：」 then 「1.持续高热…；」: the item is read with its lead-in
+            item = line[item_m.end() :].rstrip("；;。，,")
+            if item and not is_debris(item):
+                # (lead/item fields stay empty: the composer quotes a statute's whole list from them)
+                out.append(Statement(f"{lead}：{item}", len(out), section=section))
             continue
         if guideline and _HEADING_LINE.match(line):
             lead = ""

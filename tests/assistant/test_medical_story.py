@@ -115,3 +115,25 @@ def test_a_patients_ask_names_the_guideline_section_that_answers_it() -> None:
     assert _asks_this_section("手足口病在家该怎么护理？", "九、治疗 > （一）一般治疗")
     assert _asks_this_section("孕妇能打流感疫苗吗？", "十二、预防 > （一）疫苗接种")
     assert not _asks_this_section("孕妇能打流感疫苗吗？", "十、治疗 > （三）抗病毒治疗")
+
+
+def test_numbered_sub_items_inside_a_guideline_line_are_statements_of_their_own() -> None:
+    from assistant.grounding.statements import readable_point, statements
+
+    tick = _guide(
+        "常见动物致伤诊疗规范（2021年版）", "蜱咬伤诊疗规范 > 五、治疗",
+        "1.用镊子夹住蜱的头部，缓慢拔出；2.如蜱的口器断在皮肤内，应行局部切开取出。",
+    )  # fmt: skip
+    said = [readable_point(st.text) for st in statements(tick)]
+    assert said == ["用镊子夹住蜱的头部，缓慢拔出；", "如蜱的口器断在皮肤内，应行局部切开取出。"]
+    severe = _guide(
+        "手足口病诊疗指南（2018年版）", "八、重症病例的早期识别",
+        "下列指标提示患儿可能发展为重症病例危重型：\n1.持续高热体温大于39℃，常规退热效果不佳；\n"
+        "2.神经系统表现出现精神萎靡、头痛、呕吐。",
+    )  # fmt: skip
+    texts = [st.text for st in statements(severe)]
+    # each item is read with its lead-in, and no item runs into the next
+    assert texts == [
+        "下列指标提示患儿可能发展为重症病例危重型：持续高热体温大于39℃，常规退热效果不佳",
+        "下列指标提示患儿可能发展为重症病例危重型：神经系统表现出现精神萎靡、头痛、呕吐",
+    ]
