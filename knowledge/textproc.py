@@ -98,6 +98,17 @@ def _tagged(name: str, build: Callable[[], frozenset[str]]) -> frozenset[str]:
     return table
 
 
+def words_tagged(tags: frozenset[str]) -> frozenset[str]:
+    """The words jieba's dictionary tags with one of `tags` (ns, nr…; t, m, d…), cached like the noun table."""
+
+    def build() -> frozenset[str]:
+        import jieba.posseg
+
+        return frozenset(w for w, tag in jieba.posseg.dt.word_tag_tab.items() if tag in tags)
+
+    return _tagged("tags-" + "-".join(sorted(tags)), build)
+
+
 def _is_noun(word: str) -> bool:
     """Whether jieba's dictionary tags `word` as a noun (n, nr, ns, nt, nz, or an abbreviation j)."""
     return word in _tagged("nouns", _noun_table)

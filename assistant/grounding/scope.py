@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from assistant.domains import DomainSpec
+from knowledge.textproc import words_tagged
 
 # A question must name at least this many things the vocabulary knows to be in scope (one alone — 电动车 in
 # 「哪款电动车续航最长」 — is a topic word, not a legal question).
@@ -53,32 +53,9 @@ def core_words(words: Iterable[str], spec: DomainSpec) -> list[str]:
     return [w for w in words if w in vocab]
 
 
-def _name_table() -> frozenset[str]:
-    import jieba.posseg  # the whole tag table (~1 s): done once per jieba dictionary, then cached on disk
-
-    return frozenset(w for w, tag in jieba.posseg.dt.word_tag_tab.items() if tag in _NAME_TAGS)
-
-
-_names: frozenset[str] | None = None
-
-
 def is_name(word: str) -> bool:
     """A proper name (jieba tags ns/nr/nt/nz: 新加坡, 加州) or a Latin word (Excel, Python)."""
-    global _names
-    if _LATIN.search(word):
-        return True
-    if _names is None:
-        import jieba
-
-        from knowledge.startup_cache import cached_table
-        from knowledge.textproc import _ensure_jieba
-
-        _ensure_jieba()
-        dictionary = Path(jieba.dt.dictionary or Path(jieba.__file__).with_name("dict.txt"))
-        stat = dictionary.stat()
-        key = f"{dictionary}:{stat.st_size}:{stat.st_mtime_ns}"
-        _names = frozenset(cached_table("jieba-names", key, _name_table))
-    return word in _names
+    return bool(_LATIN.search(word)) or word in words_tagged(_NAME_TAGS)
 
 
 def narrative_words(words: Sequence[str], spec: DomainSpec, weights: Mapping[str, float]) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from assistant.domains import DomainSpec
 from assistant.grounding.relevance import ABSENT_WORD_WEIGHT
+from knowledge.textproc import words_tagged
 from knowledge.types import Passage
 
 _SEP = " > "
@@ -175,27 +176,6 @@ _TELLING_TAGS = frozenset("v vd vi vg a ad ag".split())
 _QUANTITY = re.compile(
     r"^(?:[0-9０-９.零〇一二两三四五六七八九十百千万几半]+|好几)[个]?[多]?[年月日天周号点时分秒个块元岁次回趟家位名度斤克星期]*[半多]?$"
 )
-_tags: dict[str, str] | None = None
-
-
-def _tag_table() -> dict[str, str]:
-    """jieba's dictionary tag of every word with a narrative or telling tag (cached on disk per dictionary)."""
-    global _tags
-    if _tags is None:
-        from knowledge.startup_cache import cached_table
-        from knowledge.textproc import _ensure_jieba
-
-        wanted = _NARRATIVE_TAGS | _TELLING_TAGS
-
-        def build() -> dict[str, str]:
-            import jieba.posseg  # the whole tag table (~1 s), once per dictionary, then cached on disk
-
-            return {w: t for w, t in jieba.posseg.dt.word_tag_tab.items() if t in wanted}
-
-        jieba = _ensure_jieba()
-        key = f"subject-tags-v1:{jieba.dt.dictionary}:{sorted(wanted)}"
-        _tags = dict(cached_table("jieba-subject-tags", key, build))
-    return _tags
 
 
 def is_narrative(word: str, extra: frozenset[str] | set[str] = frozenset()) -> bool:
@@ -205,12 +185,12 @@ def is_narrative(word: str, extra: frozenset[str] | set[str] = frozenset()) -> b
         return True
     if word.endswith("倍"):  # 三倍, 两倍: guidelines and statutes state multiples
         return False
-    return bool(_QUANTITY.match(word)) or _tag_table().get(word, "") in _NARRATIVE_TAGS
+    return bool(_QUANTITY.match(word)) or word in words_tagged(_NARRATIVE_TAGS)
 
 
 def is_telling(word: str) -> bool:
     """Whether jieba's dictionary calls `word` a verb or an adjective (晕, 摔, 生锈), not a noun."""
-    return _tag_table().get(word, "") in _TELLING_TAGS
+    return word in words_tagged(_TELLING_TAGS)
 
 
 def subject_weights(
