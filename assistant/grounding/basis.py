@@ -22,7 +22,7 @@ from assistant.grounding.relevance import (
     uniform_weights,
     weighted_coverage,
 )
-from assistant.grounding.scope import core_words, is_name, narrative_words
+from assistant.grounding.scope import MIN_CORE, core_words, is_name, narrative_words
 from assistant.grounding.statements import statements
 from assistant.grounding.subject import fits_subject, topic_heading
 from knowledge.types import Passage
@@ -31,6 +31,11 @@ from knowledge.types import Passage
 _RELIED_ON_EXTRA = 2
 # Among the passages that pass the gate, the ranker's relative confidence breaks near-ties in relevance.
 _RETRIEVAL_WEIGHT = 0.2
+# A passage the ranker is far surer of than of any other (score ≥ SURE_RATIO × the next) passes the gate
+# with this much relevance, below the relative floor: a story's words (甲醛, 孩子, 搬进) may make a side
+# article share more of the question than the governing one the ranker found (legal: forgive_narrative).
+SURE_RATIO = 3.0
+SURE_MIN_RELEVANCE = 0.3
 
 
 class BasisDecision(BaseModel):
@@ -69,11 +74,15 @@ def judge_basis(
     # The question's rarest words name what it is about (痛风, 止痛): a passage lacking all of them only
     # shares the question's generic words (急性, 发作, 药), however many.
     heavy = _rarest(words, w, r.subject_words)
+    sure = _ranker_sure_of(passages) if r.forgive_narrative and _in_scope(words, spec) else None
     kept = [
         (rel, p)
         for rel, p in scored
         if p.score >= r.min_score
-        and rel.score >= floor
+        and (
+            rel.score >= floor
+            or (p is sure and rel.score >= SURE_MIN_RELEVANCE and not any(is_name(x) for x in rel.missing))
+        )
         and not (heavy and set(heavy) <= set(rel.missing))
         and _topic_covers(question, p, heavy, spec)
     ]
@@ -127,6 +136,22 @@ def _forgiving(
                 rel = lenient.model_copy(update={"score": score})
         out.append((rel, p))
     return out
+
+
+def _in_scope(words: list[str], spec: DomainSpec) -> bool:
+    """The question names at least two things the domain vocabulary knows (`scope.core_words`)."""
+    return len(set(core_words(words, spec))) >= MIN_CORE
+
+
+def _ranker_sure_of(passages: Sequence[Passage]) -> Passage | None:
+    """The retrieved passage the ranker is sure of: the best-scored one, at least `SURE_RATIO` times the
+    score of every other (None when the ranker hesitates between several)."""
+    ranked = sorted((p for p in passages if p.score > 0), key=lambda p: -p.score)
+    if not ranked:
+        return None
+    if len(ranked) > 1 and ranked[0].score < SURE_RATIO * ranked[1].score:
+        return None
+    return ranked[0]
 
 
 def _rarest(words: list[str], weights: Mapping[str, float], n: int) -> list[str]:

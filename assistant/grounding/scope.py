@@ -8,7 +8,7 @@ unanswered however much of it is covered.
 
 The separate signal: the question's *core* is the words the domain's own vocabulary knows (synonym keys and
 their statute wording, category and routing keywords: 加班费, 老板, 押金, 房东, 借条, 退货). A question with at
-least `_MIN_CORE` core words, all covered by a passage, is in scope; its remaining words are narrative and
+least `MIN_CORE` core words, all covered by a passage, is in scope; its remaining words are narrative and
 need not be covered — except names (places, people, organisations, Latin words: 新加坡, 加州, Excel), which
 say *where* or *what* and are always owed.
 """
@@ -23,7 +23,7 @@ from knowledge.textproc import words_tagged
 
 # A question must name at least this many things the vocabulary knows to be in scope (one alone — 电动车 in
 # 「哪款电动车续航最长」 — is a topic word, not a legal question).
-_MIN_CORE = 2
+MIN_CORE = 2
 # jieba's tags of proper names: places, people, organisations, other proper nouns.
 _NAME_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nt", "nz"})
 # Corpus IDF (relevance.corpus_weights, capped at 9) from which a word is too rare in statutes to be owed:
@@ -61,8 +61,8 @@ def is_name(word: str) -> bool:
 def narrative_words(words: Sequence[str], spec: DomainSpec, weights: Mapping[str, float]) -> list[str]:
     """The words a passage need not cover when the question's core is covered: rare in the corpus (weight
     ≥ `STORY_WEIGHT`: statutes do not tell stories — 商品, 售出 are statute words and stay owed), neither
-    core nor a name. Empty when the question has fewer than `_MIN_CORE` core words (nothing is forgiven)."""
+    core nor a name. Empty when the question has fewer than `MIN_CORE` core words (nothing is forgiven)."""
     core = set(core_words(words, spec))
-    if len(core) < _MIN_CORE:
+    if len(core) < MIN_CORE:
         return []
     return [w for w in words if w not in core and weights.get(w, 0.0) >= STORY_WEIGHT and not is_name(w)]
