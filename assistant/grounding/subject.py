@@ -178,6 +178,19 @@ _QUANTITY = re.compile(
 )
 
 
+# A phrase jieba's dictionary keeps as one word: a verb with an aspect particle (咬了一口), a reduplicated verb
+# (动一动), a verb with a directional complement (救上来, 送过去), a noun with a localiser (草丛里, 马路上). It
+# tells how or where something happened; what the question is about is another word.
+_PHRASE = re.compile(
+    r"^.+[了着过].+$|^(.)一\1$|^.+(?:上来|下来|出来|起来|过来|回来|上去|下去|出去|过去)$|^.{2,}[里上边]$"
+)
+
+
+def is_phrase(word: str) -> bool:
+    """Whether `word` is a patient's phrase jieba keeps whole (咬了一口, 动一动, 救上来, 草丛里), not a name."""
+    return len(word) > 2 and bool(_PHRASE.match(word))
+
+
 def is_narrative(word: str, extra: frozenset[str] | set[str] = frozenset()) -> bool:
     """Whether `word` only says who asks or when (爸, 去年, 十几年, 有点, 家里): `extra` (the domain's
     `retrieval.narrative_words`, e.g. kinship words jieba tags as nouns), a quantity, or a narrative tag."""
@@ -204,8 +217,9 @@ def subject_weights(
     - who and when (`is_narrative`) weigh nothing: never owed by a basis, never taken for its subject;
     - an everyday word no document uses that the vocabulary maps (发烧 → 发热, 孩子 → 儿童) weighs what its
       clinical wording weighs, not the absent-word maximum;
-    - an everyday verb or adjective no document uses (晕, 摔, 生锈, 查出) weighs half the maximum: it still
-      counts, but the disease or body word (支原体, 骨质疏松) is what the question is about. Absent NOUNS keep
+    - an everyday verb or adjective no document uses (晕, 摔, 生锈, 查出), or a phrase jieba keeps whole
+      (`is_phrase`: 咬了一口, 草丛里), weighs half the maximum: it still counts, but the disease or body word
+      (支原体, 骨质疏松) is what the question is about. Absent NOUNS keep
       the maximum (痛风, 灰指甲: a subject the knowledge base lacks is a reason for 〔无依据〕)."""
     out = dict(weights)
     extra = frozenset(spec.retrieval.narrative_words)
@@ -217,7 +231,7 @@ def subject_weights(
             out[w] = 0.0
         elif absent and term_weights is not None and w in spec.synonyms:
             out[w] = min(out[w], _wording_weight(spec.synonyms[w], term_weights))
-        elif absent and is_telling(w):
+        elif absent and (is_telling(w) or is_phrase(w)):
             out[w] = out[w] / 2
         if len(w) == 1 and is_telling(w) and out.get(w, 0.0) > ABSENT_WORD_WEIGHT / 2:
             # a one-character verb or adjective (老 of 老是, 晕, 破) is a fragment of how the patient tells it, not

@@ -216,3 +216,34 @@ def test_a_question_what_a_disease_is_gets_its_overview() -> None:
     )  # fmt: skip
     answer = ExtractiveGenerator().answer("软骨发育不全是一种什么病？", [care, overview], MEDICAL)
     assert "遗传性疾病" in answer.points[0]
+
+
+# ---------------------------------------------------------------- session 6: patients' first-aid stories
+def test_a_phrase_jieba_keeps_whole_is_not_what_a_story_is_about() -> None:
+    from assistant.grounding.relevance import topic_words
+    from assistant.grounding.subject import is_phrase, subject_weights
+
+    assert all(is_phrase(w) for w in ("咬了一口", "动一动", "救上来", "草丛里"))
+    assert not any(is_phrase(w) for w in ("老年痴呆", "灰指甲", "精神分裂症", "河里", "了解"))
+    question = "在草丛里被蛇咬了一口，不知道有没有毒，送医院前该怎么做？"
+    words = topic_words(question)
+    corpus = {"草丛里": 9.0, "蛇": 8.7, "咬了一口": 9.0, "知道": 5.4, "毒": 6.2, "送": 4.5, "医院": 6.0}
+    weights = subject_weights(words, {w: corpus.get(w, 0.0) for w in words}, MEDICAL)
+    assert weights["咬了一口"] == weights["草丛里"] == 4.5 and weights["蛇"] == 8.7
+    first_aid = _guide(
+        BITES, "蛇咬伤诊疗规范 > 六、蛇咬伤救治 > （一）现场自救",
+        "（一）现场自救\n被蛇咬伤后应保持冷静，尽快远离蛇，判断是否为毒蛇咬伤，利用清洁水源冲洗伤口，同时呼叫120，"
+        "及早转送有条件的救治医院。",
+    )  # fmt: skip
+    assert judge_basis(question, [first_aid], MEDICAL, weights).passages == [first_aid]
+
+
+def test_first_aid_stories_reach_the_guideline_wording() -> None:
+    for story, wording in [
+        ("我爸突然倒地，不喘气了", "心搏骤停"),
+        ("做饭时被热油溅到手上", "烧烫伤"),
+        ("孩子游泳呛水了", "溺水"),
+        ("老人吃饭时被一块肉卡住了", "气道异物"),
+        ("孩子误喝了农药", "农药中毒"),
+    ]:
+        assert wording in MEDICAL.expand(story), story
