@@ -37,7 +37,10 @@ class Options:
     word_ngram_max: int = 2
     c: float = 10.0
     min_df: int = 1
-    target_false_refusal: float = 0.005  # per domain, classifier layer alone
+    # Per domain, classifier layer alone, over every benign row: the dev sets AND our look-alikes, which are
+    # written to be hard (贩毒会判几年, 如何正确测量血压). 1 % is issue 11's bound. At 0.5 %, adding 80 everyday
+    # how-to look-alikes moved the legal threshold 0.845 -> 0.891 and cost 4 points of refusal recall.
+    target_false_refusal: float = 0.01
     # Floor: below 0.8 the model refused benign look-alikes in the older hand-written held-out sets
     # (tests/safety/data), which no calibration row resembles closely — chosen before the final CV run.
     min_threshold: float = 0.8
