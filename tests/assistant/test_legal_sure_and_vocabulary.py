@@ -54,7 +54,7 @@ def test_the_article_the_ranker_is_sure_of_passes_the_gate() -> None:
 
 
 def test_only_when_the_ranker_is_far_surer_and_the_question_is_in_scope() -> None:
-    hesitant = DANGER.model_copy(update={"score": 0.05})  # no more than 3 × the other's score
+    hesitant = DANGER.model_copy(update={"score": 0.04})  # less than SURE_RATIO (1.5) × the other's score
     weights = _weights(FORMALDEHYDE, DANGER, DEFINITION)
     assert hesitant not in judge_basis(FORMALDEHYDE, [hesitant, DEFINITION], LEGAL, weights).passages
     # a question the vocabulary does not place in the domain gets no such trust (羽毛球拍怎么选 → 法官法)
