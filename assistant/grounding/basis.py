@@ -66,7 +66,7 @@ def judge_basis(
     # A passage with nothing quotable (only headings or table debris) cannot be a basis; nor can one about
     # another subject (a rare disease's chapter, a differential diagnosis) that merely shares the words.
     expanded = spec.expand(question)
-    quotable = [p for p in passages if p not in exact and statements(p) and fits_subject(expanded, p)]
+    quotable = [p for p in passages if p not in exact and statements(p) and fits_subject(expanded, p, spec)]
     scored = [(relevance(question, p, w, spec.synonyms, words), p) for p in quotable]
     if r.forgive_narrative:  # a real user's story must not sink a question the corpus governs
         scored = _forgiving(question, scored, words, w, spec)
@@ -86,7 +86,9 @@ def judge_basis(
             or (p is sure and rel.score >= SURE_MIN_RELEVANCE and not any(is_name(x) for x in rel.missing))
         )
         and not (heavy and set(heavy) <= set(rel.missing))
-        and _topic_covers(question, p, heavy, spec)
+        and _topic_covers(
+            question, p, _rarest([x for x in words if x not in rel.missing], w, r.subject_words), spec
+        )
     ]
     # Best first (relevance plus the ranker's relative confidence), so a wider candidate pool (k) can
     # bring in the governing article without pushing it past `max_passages`.
@@ -167,8 +169,10 @@ def _rarest(words: list[str], weights: Mapping[str, float], n: int) -> list[str]
 
 def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec) -> bool:
     """A passage explaining a numbered everyday topic (健康素养 「14. 蚊子、苍蝇、老鼠、蟑螂等会传播多种疾病」) is
-    about that topic: its heading must name one of the question's rarest words, not only its body text
-    (蟑螂 … 诱发过敏性鼻炎 is no answer on nasal sprays)."""
+    about that topic: its heading must name one of `heavy` — the rarest question words the passage covers —
+    not only its body text (蟑螂 … 诱发过敏性鼻炎 is no answer on nasal sprays). The rarest words the passage
+    covers, not the question's: a story's objects (菜板, 凉菜, 全家人) are in no heading, while 「29. 生、熟食品
+    要分开存放和加工」 names the 分开 it is asked about."""
     heading = topic_heading(p) if heavy else ""
     return not heading or any(
         weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms) >= 0.5 for h in heavy

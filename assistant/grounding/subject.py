@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from assistant.domains import DomainSpec
 from assistant.grounding.relevance import ABSENT_WORD_WEIGHT
@@ -142,15 +143,84 @@ def for_other_patients(question: str, p: Passage) -> bool:
         m = _GROUP_HEADING.search(path)
         if m and not any(w in question for w in _PATIENT_GROUPS[m.group(1)]):
             return True
-    return False
+    # A guideline whose title names the group's treatment (血液净化标准操作规程) is written for that group
+    # throughout: its 「既往存在…痔疮等潜在出血风险的疾病」 is about dialysis patients, not about 痔疮.
+    return bool(getattr(p, "is_guideline", False)) and any(
+        any(w in p.law for w in words) and not any(w in question for w in words)
+        for words in _PATIENT_GROUPS.values()
+    )
 
 
-def fits_subject(question: str, p: Passage) -> bool:
+# What a single-disease guideline's title says around its disease: the edition (（2025年版）), the patient group
+# (儿童肺炎支原体肺炎, 非新生儿破伤风, 不明原因儿童严重急性肝炎) and, for a notice adding drugs to a guideline, the
+# part before 纳入.
+_EDITION = re.compile(r"[（(][^）)]*[）)]")
+_SUBJECT_SUFFIX = re.compile(r"(?:诊疗规范|诊疗指南|诊疗方案|防治指南|医疗救治规范)$")
+_POPULATION = re.compile(r"^(?:不明原因)?(?:非新生儿|新生儿|儿童|成人)")
+
+
+def guideline_subjects(title: str) -> list[str]:
+    """The diseases a single-disease guideline is about, from its title: 流行性感冒诊疗方案（2025年版） →
+    [流行性感冒], 近视防治指南、斜视和弱视诊疗指南 → [近视, 斜视, 弱视], 鼠疫等传染病诊疗方案 → [鼠疫, 传染病].
+    [] for a document that is not about one disease: 健康素养, 血液净化标准操作规程, a collection of guides
+    (常见动物致伤诊疗规范) or a compendium (…等86个罕见病…, whose parts `part_of` handles)."""
+    name = _EDITION.sub("", title).strip()
+    if _COMPENDIUM.search(name) or name.startswith("常见") or not _SUBJECT_SUFFIX.search(name):
+        return []
+    name = name.split("纳入")[-1]
+    out: list[str] = []
+    for piece in re.split(r"[、/／和等]", name):
+        piece = _POPULATION.sub("", _SUBJECT_SUFFIX.sub("", piece.strip()))
+        if len(piece) >= 2:
+            out.append(piece)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _question_words(question: str) -> tuple[str, ...]:
+    """The question's words and the parts of its compounds (流感疫苗 → 流感疫苗, 流感, 疫苗)."""
+    from knowledge.textproc import _ensure_jieba
+
+    return tuple(
+        w for w in dict.fromkeys(_ensure_jieba().lcut_for_search(question, HMM=False)) if len(w) >= 2
+    )
+
+
+def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> bool:
+    """Whether the question is about the disease of the single-disease guideline `p` belongs to (always True
+    for other passages): it names the disease or its short form (流感 ← 流行性感冒, 新冠 ← 新型冠状病毒感染),
+    or it names a topic of the domain's category that lists the guideline (`spec.categories`: 中风 and
+    脑血管病防治指南 are both 慢病管理). The flu guideline's 「落实门急诊预检分诊制度，做好患者分流」 shares
+    急诊/转院/医院 with a question on an emergency department turning a patient away, but it is about flu."""
+    if not getattr(p, "is_guideline", False):
+        return True
+    subjects = guideline_subjects(p.law)
+    if not subjects:
+        return True
+    words = _question_words(question)
+    if any(question_names(question, s) or any(abbreviates(w, s) for w in words) for s in subjects):
+        return True
+    from assistant.grounding.category import question_keywords
+
+    return spec is not None and any(
+        any(p.law.startswith(listed) for listed in cat.laws if listed)
+        and (
+            question_keywords(question, cat.keywords)
+            or any(len(k) > 1 and k in question for k in cat.keywords)
+        )
+        for cat in spec.categories
+    )
+
+
+def fits_subject(question: str, p: Passage, spec: DomainSpec | None = None) -> bool:
     """Whether a passage can speak to the question at all, by what it is about (see the module docstring).
 
-    `question` should be the domain-expanded question (synonyms appended), so 狗 reaches 犬."""
+    `question` should be the domain-expanded question (synonyms appended), so 狗 reaches 犬; `spec` (the
+    domain) lets a disease guideline answer a question on a topic of its category (`names_disease`)."""
     part, numbered = part_of(p)
     if numbered and not any(question_names(question, name) for name in _names(part)):
+        return False
+    if not names_disease(question, p, spec):
         return False
     if for_other_patients(question, p):
         return False
@@ -170,8 +240,9 @@ def differential_statement(section: str, question: str) -> bool:
 # 越来越, 轻轻), localisers (最近), conjunctions, prepositions, particles, interjections. (Classifiers stay:
 # 口, 针, 度 name things in a medical question.)
 _NARRATIVE_TAGS = frozenset("t tg m mq s f r rr rz d dg df c p u uj ul uz ug uv ud y e o".split())
-# Everyday verbs and adjectives (晕, 摔, 够, 脆, 生锈, 查出): a patient's way of telling, rarely the subject.
-_TELLING_TAGS = frozenset("v vd vi vg a ad ag".split())
+# Everyday verbs, adjectives and state words (晕, 摔, 够, 脆, 生锈, 查出, 火辣辣): a patient's way of telling, rarely
+# the subject.
+_TELLING_TAGS = frozenset("v vd vi vg a ad ag z".split())
 # A count or an age the dictionary does not list (58岁, 5个月, 一个多星期, 200度); multiples (三倍) are kept.
 _QUANTITY = re.compile(
     r"^(?:[0-9０-９.零〇一二两三四五六七八九十百千万几半]+|好几)[个]?[多]?[年月日天周号点时分秒个块元岁次回趟家位名度斤克星期]*[半多]?$"

@@ -44,7 +44,7 @@ class RetrieveStep(PipelineBase):
             found = self.kb.retrieve(query, domain=kd, k=fetch, profile=spec.name)
             # A passage about another subject (a rare disease's part, 透析患者's chapter, a 鉴别诊断) can never
             # be a basis (grounding.subject): it must not take one of the k places.
-            found = [p for p in found if fits_subject(query, p)]
+            found = [p for p in found if fits_subject(query, p, spec)]
             for p in prefer_citable(found, k):
                 if p.id not in seen:
                     seen.add(p.id)

@@ -78,9 +78,10 @@ def test_a_differential_diagnosis_answers_only_a_question_that_tells_diseases_ap
 
 
 def test_a_passage_sharing_only_generic_words_is_no_basis() -> None:
-    # 急性, 发作, 药 are covered; 痛风 and 止痛 — what the question is about — are not.
+    # 急性, 发作, 药 are covered; 痛风 and 止痛 — what the question is about — are not. (A guideline about no
+    # one disease: a disease guideline's passage would not even fit the question's subject, see below.)
     other = _guide(
-        "儿童肺炎支原体肺炎诊疗指南（2025年版）", "十七、治疗原则 > 1.PE 治疗",
+        "临床用血技术规范（2025年版）", "十七、治疗原则 > 1.PE 治疗",
         "1.PE 治疗\n急性发作的肺栓塞需立即治疗，应根据活化部分凝血活酶时间调整用药，镇痛药物按需使用。",
     )  # fmt: skip
     weights = {"痛风": 9.0, "急性": 5.45, "发作": 5.96, "药": 5.7, "止痛": 8.73}
@@ -247,3 +248,76 @@ def test_first_aid_stories_reach_the_guideline_wording() -> None:
         ("孩子误喝了农药", "农药中毒"),
     ]:
         assert wording in MEDICAL.expand(story), story
+
+
+# ---------------------------------------------------------------------- what a document is about (session 7)
+def test_a_disease_guideline_answers_only_a_question_about_its_disease() -> None:
+    from assistant.grounding.subject import guideline_subjects
+
+    assert guideline_subjects(FLU) == ["流行性感冒"]
+    assert guideline_subjects("近视防治指南、斜视和弱视诊疗指南（2026年版）") == ["近视", "斜视", "弱视"]
+    assert guideline_subjects("儿童肺炎支原体肺炎诊疗指南（2025年版）") == ["肺炎支原体肺炎"]
+    assert guideline_subjects(LITERACY) == guideline_subjects(BITES) == guideline_subjects(RARE) == []
+    triage = _guide(
+        FLU, "十一、医院感染控制措施 > （一）落实门急诊预检分诊制度，做好患者分流",
+        "（一）落实门急诊预检分诊制度，做好患者分流\n医疗机构应当分开安置流感疑似和确诊患者，患者外出检查、转科或"
+        "转院途中应当佩戴医用外科口罩。",
+    )  # fmt: skip
+    # an emergency department turning a patient away shares 急诊/转院/患者 with the flu guideline's triage rules
+    refused = "病人情况很危险，急诊却说没有床位让我们自己转院，医院能这样拒绝抢救吗？"
+    assert not fits_subject(MEDICAL.expand(refused), triage, MEDICAL)
+    assert judge_basis(refused, [triage], MEDICAL).passages == []
+    assert fits_subject(MEDICAL.expand("得了流感的病人去急诊要和别人分开吗？"), triage, MEDICAL)
+    assert fits_subject("流感疫苗哪些人应该优先接种？", triage, MEDICAL)  # 流感 inside 流感疫苗
+    # a topic of the category that lists the guideline names it too: 中风 and 脑血管病防治指南 are both 慢病管理
+    stroke = _guide(
+        "脑血管病防治指南（2024年版）", "第二章 脑血管病急救 > 一、提高早期识别能力",
+        "一、提高早期识别能力\n公众应当掌握卒中早期症状的识别方法，发现疑似卒中患者立即拨打急救电话。",
+    )  # fmt: skip
+    assert fits_subject(MEDICAL.expand("怎样快速识别有人中风了？"), stroke, MEDICAL)
+    assert not fits_subject(MEDICAL.expand("孩子发烧咳嗽要吃什么药？"), stroke, MEDICAL)
+
+
+def test_a_dialysis_manual_is_about_dialysis_patients_throughout() -> None:
+    from assistant.grounding.subject import for_other_patients
+
+    bleeding = _guide(
+        "血液净化标准操作规程（2021版）",
+        "第三篇 血液净化临床操作和标准操作规程 > 第 10章 血液净化的抗凝治疗 > 一、评估治疗前患者的凝血状态",
+        "（一）评估患者出血性疾病发生的风险\n既往存在支气管扩张、消化道溃疡、肝硬化、痔疮等潜在出血风险的疾病。",
+    )  # fmt: skip
+    assert for_other_patients("痔疮手术后多久能正常上班？", bleeding)
+    assert not fits_subject("痔疮手术后多久能正常上班？", bleeding, MEDICAL)
+    assert not for_other_patients("做血透的病人有痔疮，抗凝要注意什么？", bleeding)
+
+
+def test_a_state_word_of_the_story_is_not_what_it_is_about() -> None:
+    from assistant.grounding.relevance import topic_words
+    from assistant.grounding.subject import subject_weights
+
+    # 火辣辣 (jieba: a state word, like an adjective) tells how it hurts; 海蜇 and 淡水 are what is asked
+    question = "去海边玩被海蜇蜇了，腿上火辣辣地疼，要用淡水冲吗？"
+    words = topic_words(question)
+    corpus = {"海边": 7.4, "玩": 9.0, "海蜇": 8.0, "蜇": 9.0, "腿": 8.9, "火辣辣": 9.0, "疼": 9.0}
+    corpus |= {"淡水": 8.6, "冲": 9.0}
+    weights = subject_weights(words, {w: corpus.get(w, 0.0) for w in words}, MEDICAL)
+    assert weights["火辣辣"] == 4.5 and weights["海蜇"] == 8.0
+    on_site = _guide(
+        BITES, "海蜇蜇伤诊疗规范 > 七、治疗 > （二）现场处置",
+        "（二）现场处置\n1.被海蜇蜇伤后，要立即上岸，尽快脱离蜇伤环境。\n2.用海水反复冲洗蜇伤部位，尽量清除局部毒液。"
+        "但切勿用淡水或生理盐水清洗，避免因渗透压过低刺丝囊破裂引起毒素的大量释放而加重病情。",
+    )  # fmt: skip
+    assert judge_basis(question, [on_site], MEDICAL, weights).passages == [on_site]
+
+
+def test_an_everyday_topic_heading_names_what_the_passage_answers_of_the_story() -> None:
+    # the story's objects (菜板, 凉菜, 全家人) are the rarest words; the heading names 分开, which the passage covers
+    question = "昨天切完生肉的菜板直接切了凉菜，全家人都拉肚子了，平时生的熟的要怎么分开？"
+    weights = {"昨天": 0.0, "切": 4.5, "完": 4.5, "生肉": 9.0, "菜板": 9.0, "直接": 3.1, "凉菜": 9.0}
+    weights |= {"全家人": 9.0, "拉肚子": 6.9, "生": 6.7, "熟": 4.5, "分开": 7.1}
+    raw_and_cooked = _guide(
+        LITERACY, "二、健康生活方式与行为 > 29. 生、熟食品要分开存放和加工，生吃蔬菜水果要洗净，不吃变质、超过保质期的食品。",
+        "29. 生、熟食品要分开存放和加工。\n生食品是指制作食品的原料，如鱼、肉、蛋、禽、菜、粮等。在食品加工、贮存过程中，"
+        "生、熟食品要分开。切过生食品的刀不能再直接切熟食品，避免生、熟食品直接或间接接触。",
+    )  # fmt: skip
+    assert judge_basis(question, [raw_and_cooked], MEDICAL, weights).passages == [raw_and_cooked]
