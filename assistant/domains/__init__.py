@@ -89,6 +89,18 @@ class RetrievalSpec(BaseModel):
         "unfiltered search for k × post_factor candidates kept by domain, falling back to store when too few",
     )
     post_factor: int = Field(default=6, ge=1, le=50)
+    prefer_titled: bool = Field(
+        default=False,
+        description="Relevance gate: among passages that qualify, those of a document whose title names what "
+        "the question asks about come first (a guideline before a health-literacy compendium retelling it)",
+    )
+    statute_profile: str = Field(
+        default="",
+        description="A second ranker profile (knowledge.ranking) that ranks the domain's statute articles: "
+        "a domain whose own profile was learned on guideline questions (medical) ranks 病历 and 多点执业 "
+        "articles poorly. The domain's profile decides how many places statutes take, this one which "
+        "statutes fill them; '' = off",
+    )
 
 
 class PromptSpec(BaseModel):

@@ -35,7 +35,13 @@ from assistant.grounding.overlap import content_grams, names_article
 from assistant.grounding.refs import short_section
 from assistant.grounding.relevance import relevance, topic_words, weighted_coverage
 from assistant.grounding.statements import Statement, readable_point, statements
-from assistant.grounding.subject import abbreviates, differential_statement, document_identity
+from assistant.grounding.subject import (
+    TITLE_WEIGHT,
+    abbreviates,
+    differential_statement,
+    document_identity,
+    titled_documents,
+)
 from knowledge.numerals import article_label, int_to_cn
 from knowledge.types import Passage
 from safety.types import Answer, Citation
@@ -185,6 +191,8 @@ class ExtractiveGenerator:
         top_score = max((p.score for p in passages), default=0.0)
         # 「有哪些症状」「出现哪些情况」 ask what a disease looks like: a guideline's signs carry no 应/可以.
         describes = bool(_DESCRIPTION_ASKED.search(question))
+        # The primary source first (retrieval.prefer_titled): a guideline titled after what is asked.
+        titled = titled_documents(question, passages, domain) if domain.retrieval.prefer_titled else set()
         for rank, p in enumerate(passages):
             confidence = p.score / top_score if top_score > 0 else 0.0
             whole = relevance(question, p, weights, domain.synonyms, words).score
@@ -197,7 +205,10 @@ class ExtractiveGenerator:
                 section = st.section or passage_section(p)
                 if differential_statement(section, question):
                     continue  # another disease, described only to tell it apart (鉴别诊断)
-                intent = _INTENT_WEIGHT if _asks_this_section(question, section) else 0.0
+                # A numbered guideline article (狂犬病暴露预防处置工作规范第十一条) is cited by number, but its chapter
+                # (第三章 疫苗接种和被动免疫制剂的使用) still says what it is about.
+                heading = section or (getattr(p, "section", "") if getattr(p, "is_guideline", False) else "")
+                intent = _INTENT_WEIGHT if _asks_this_section(question, heading) else 0.0
                 context = f"{p.law} {named} {section}"
                 part = weighted_coverage(words, weights, f"{context} {st.text}", question, domain.synonyms)
                 score = 0.6 * part + 0.4 * whole
@@ -219,7 +230,7 @@ class ExtractiveGenerator:
                 score += _KIND_BONUS.get(getattr(p, "kind", ""), 0.0) + intent
                 # Ties go to better-retrieved passages and to a passage's leading statements.
                 score += 0.04 / (1 + rank) + 0.01 / (1 + st.pos)
-                score += _RETRIEVAL_WEIGHT * confidence
+                score += _RETRIEVAL_WEIGHT * confidence + (TITLE_WEIGHT if p.law in titled else 0.0)
                 own_part = (
                     weighted_coverage(words, weights, st.item, question, domain.synonyms) if st.item else part
                 )

@@ -24,7 +24,7 @@ from assistant.grounding.relevance import (
 )
 from assistant.grounding.scope import MIN_CORE, core_words, is_name, narrative_words
 from assistant.grounding.statements import statements
-from assistant.grounding.subject import fits_subject, topic_heading
+from assistant.grounding.subject import TITLE_WEIGHT, fits_subject, titled_documents, topic_heading
 from knowledge.types import Passage
 
 # Articles a kept one relies on (依照本法第四十七条…) may join the basis beyond `max_passages`, this many.
@@ -92,7 +92,12 @@ def judge_basis(
     ]
     # Best first (relevance plus the ranker's relative confidence), so a wider candidate pool (k) can
     # bring in the governing article without pushing it past `max_passages`.
-    kept.sort(key=lambda t: -(t[0].score + _RETRIEVAL_WEIGHT * t[1].score / top_score))
+    titled = titled_documents(question, [p for _, p in kept], spec) if r.prefer_titled else set()
+    kept.sort(
+        key=lambda t: (
+            -(t[0].score + _RETRIEVAL_WEIGHT * t[1].score / top_score + TITLE_WEIGHT * (t[1].law in titled))
+        )
+    )
     topical = [p for _, p in kept]
     missing = next((rel.missing for rel, _ in sorted(scored, key=lambda t: -t[0].score)), words)
     chosen = [*exact, *topical][: r.max_passages]

@@ -12,7 +12,7 @@ A passage can share every word of a question and still be about something else:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from assistant.domains import DomainSpec
@@ -159,6 +159,11 @@ _SUBJECT_SUFFIX = re.compile(r"(?:诊疗规范|诊疗指南|诊疗方案|防治�
 _POPULATION = re.compile(r"^(?:不明原因)?(?:非新生儿|新生儿|儿童|成人)")
 
 
+def without_edition(title: str) -> str:
+    """A document's title without its edition: 流行性感冒诊疗方案（2025年版） → 流行性感冒诊疗方案."""
+    return _EDITION.sub("", title).strip()
+
+
 def guideline_subjects(title: str) -> list[str]:
     """The diseases a single-disease guideline is about, from its title: 流行性感冒诊疗方案（2025年版） →
     [流行性感冒], 近视防治指南、斜视和弱视诊疗指南 → [近视, 斜视, 弱视], 鼠疫等传染病诊疗方案 → [鼠疫, 传染病].
@@ -177,7 +182,7 @@ def guideline_subjects(title: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _question_words(question: str) -> tuple[str, ...]:
+def question_words(question: str) -> tuple[str, ...]:
     """The question's words and the parts of its compounds (流感疫苗 → 流感疫苗, 流感, 疫苗)."""
     from knowledge.textproc import _ensure_jieba
 
@@ -197,7 +202,7 @@ def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> 
     subjects = guideline_subjects(p.law)
     if not subjects:
         return True
-    words = _question_words(question)
+    words = question_words(question)
     if any(question_names(question, s) or any(abbreviates(w, s) for w in words) for s in subjects):
         return True
     from assistant.grounding.category import question_keywords
@@ -335,3 +340,23 @@ def with_compound_parts(query: str) -> str:
     parts = [w for w in jieba.lcut_for_search(query, HMM=False) if len(w) > 1 and w not in whole]
     extra = list(dict.fromkeys(parts))
     return f"{query} {' '.join(extra)}" if extra else query
+
+
+# `retrieval.prefer_titled`: among the passages that pass the gate, one from a document whose title names what
+# the question asks about comes first, by this much: 狂犬病暴露预防处置工作规范 before 健康素养's retelling of it
+# for 「狂犬病疫苗一共要打几针」 (both cover the question alike; the norm is the primary source).
+TITLE_WEIGHT = 0.2
+
+
+def titled_documents(question: str, passages: Sequence[Passage], spec: DomainSpec) -> set[str]:
+    """The guidelines among `passages` whose title names a word of the question or one of its compound's
+    parts (狂犬 of 狂犬疫苗), who-and-when words aside (`is_narrative`). Statutes are left out: their
+    titles name whole fields (药品, 医疗机构) that every question of the field shares."""
+    extra = frozenset(spec.retrieval.narrative_words)
+    words = [w for w in question_words(spec.expand(question)) if not is_narrative(w, extra)]
+    out: set[str] = set()
+    for p in passages:
+        title = without_edition(p.law)
+        if getattr(p, "is_guideline", False) and any(w in title for w in words):
+            out.add(p.law)
+    return out
