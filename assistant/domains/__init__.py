@@ -28,6 +28,11 @@ class CategorySpec(BaseModel):
         default_factory=list, description="Words in the question/articles that select it"
     )
     laws: list[str] = Field(default_factory=list, description="Law short names whose articles suggest it")
+    scoped: bool = Field(
+        default=False,
+        description="The statutes listed in `laws` are about this field only (传染病防治法, 精神卫生法): an "
+        "article of theirs is a basis only for a question naming one of `keywords` (grounding.subject)",
+    )
 
 
 class RetrievalSpec(BaseModel):
@@ -93,13 +98,6 @@ class RetrievalSpec(BaseModel):
         default=False,
         description="Relevance gate: among passages that qualify, those of a document whose title names what "
         "the question asks about come first (a guideline before a health-literacy compendium retelling it)",
-    )
-    statute_profile: str = Field(
-        default="",
-        description="A second ranker profile (knowledge.ranking) that ranks the domain's statute articles: "
-        "a domain whose own profile was learned on guideline questions (medical) ranks 病历 and 多点执业 "
-        "articles poorly. The domain's profile decides how many places statutes take, this one which "
-        "statutes fill them; '' = off",
     )
 
 

@@ -217,6 +217,21 @@ def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> 
     )
 
 
+def names_field(question: str, p: Passage, spec: DomainSpec | None) -> bool:
+    """Whether the question is about the field of a statute written for one field (a `scoped` category
+    lists it: 传染病防治法, 精神卫生法); always True for other passages. 精神卫生法第三十七条 (a mental patient's
+    rights) shares 患者/病历/告知 with 「医生给病人开药必须亲自看过病人吗」 and is about something else."""
+    if spec is None or p.article_no is None or getattr(p, "is_guideline", False):
+        return True
+    from assistant.grounding.category import question_keywords
+
+    fields = [c for c in spec.categories if c.scoped and any(p.law.startswith(law) for law in c.laws if law)]
+    return not fields or any(
+        question_keywords(question, c.keywords) or any(len(k) > 1 and k in question for k in c.keywords)
+        for c in fields
+    )
+
+
 def fits_subject(question: str, p: Passage, spec: DomainSpec | None = None) -> bool:
     """Whether a passage can speak to the question at all, by what it is about (see the module docstring).
 
@@ -225,7 +240,7 @@ def fits_subject(question: str, p: Passage, spec: DomainSpec | None = None) -> b
     part, numbered = part_of(p)
     if numbered and not any(question_names(question, name) for name in _names(part)):
         return False
-    if not names_disease(question, p, spec):
+    if not names_disease(question, p, spec) or not names_field(question, p, spec):
         return False
     if for_other_patients(question, p):
         return False

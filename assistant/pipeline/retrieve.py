@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import zip_longest
 
 from assistant.domains import DomainSpec
 from assistant.grounding.subject import fits_subject, with_compound_parts
@@ -46,7 +45,6 @@ class RetrieveStep(PipelineBase):
             # A passage about another subject (a rare disease's part, 透析患者's chapter, a 鉴别诊断) can never
             # be a basis (grounding.subject): it must not take one of the k places.
             found = [p for p in found if fits_subject(query, p, spec)]
-            found = self._statutes_ranked_apart(query, kd, spec, found, fetch)
             for p in prefer_citable(found, k):
                 if p.id not in seen:
                     seen.add(p.id)
@@ -55,41 +53,6 @@ class RetrieveStep(PipelineBase):
             passages.sort(key=lambda p: -p.score)
             passages = prefer_citable(passages, len(passages))
         return passages
-
-    def _statutes_ranked_apart(
-        self, query: str, knowledge_domain: str, spec: DomainSpec, found: list[Passage], fetch: int
-    ) -> list[Passage]:
-        """`found` with its statute places filled by `retrieval.statute_profile`'s ranking of the statutes.
-
-        The domain's own ranker decides how many of the places statutes take and where; the statute profile
-        decides which statutes: the medical profile, learned on guideline questions, ranks 医疗机构管理条例
-        第三十二条 before 医疗纠纷预防和处理条例第十五条 for a question on writing up a record after an emergency.
-        Guideline places are untouched, so guideline retrieval is unchanged."""
-        profile = spec.retrieval.statute_profile
-        if not profile or not any(_statute(p) for p in found):
-            return found
-        ranked = self.kb.retrieve(query, domain=knowledge_domain, k=fetch, profile=profile)
-        return fill_statute_places(found, ranked)
-
-
-def _statute(p: Passage) -> bool:
-    """A statute article (not a numbered guideline article)."""
-    return p.article_no is not None and not getattr(p, "is_guideline", False)
-
-
-def fill_statute_places(found: Sequence[Passage], ranked: Sequence[Passage]) -> list[Passage]:
-    """`found` (one ranker's list) with its statute places refilled from the statutes of both rankings,
-    alternately (`found`'s first), each once: `ranked` is the other ranker's list. A place keeps its score:
-    two profiles' probabilities are not on one scale. Guideline places are left as they are."""
-    own = [p for p in found if _statute(p)]
-    other = [p for p in ranked if _statute(p)]
-    merged: list[Passage] = []
-    for pair in zip_longest(own, other):
-        for p in pair:
-            if p is not None and all(p.id != m.id for m in merged):
-                merged.append(p)
-    queue = iter(merged)
-    return [next(queue).model_copy(update={"score": p.score}) if _statute(p) else p for p in found]
 
 
 def _serves(p: Passage, wanted: set[str]) -> bool:

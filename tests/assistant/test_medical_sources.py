@@ -1,13 +1,12 @@
-"""Which source a medical answer rests on (issue 9): the health statutes ranked by a profile that knows
-statutes, and a guideline titled after what is asked before a compendium retelling it."""
+"""Which source a medical answer rests on (issue 9): a statute written for one field (传染病防治法, 精神卫生法)
+only for a question of that field, and a guideline titled after what is asked before a compendium retelling it."""
 
 from __future__ import annotations
 
 from assistant.domains import load_domains
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding.basis import judge_basis
-from assistant.grounding.subject import titled_documents
-from assistant.pipeline.retrieve import fill_statute_places
+from assistant.grounding.subject import fits_subject, titled_documents
 from knowledge.types import Passage
 
 MEDICAL = load_domains()["medical"]
@@ -29,24 +28,6 @@ def _guide(title: str, section: str, text: str, score: float = 0.5, no: int | No
     )  # fmt: skip
 
 
-def test_statute_places_take_both_rankings_statutes_alternately() -> None:
-    flu = _guide("流行性感冒诊疗方案（2025年版）", "十、治疗", "发病48小时内抗病毒治疗。", score=0.9)
-    own = [flu, _article("医疗机构管理条例", 33, score=0.4), _article("医师法", 27, score=0.2)]
-    other = [
-        _article("医疗纠纷预防和处理条例", 15, score=0.03),
-        _article("医师法", 27, score=0.02),  # already the domain's: taken once
-        _article("医疗事故处理条例", 8, score=0.01),
-    ]
-    out = fill_statute_places(own, other)
-    assert out[0] is flu  # a guideline place is untouched
-    assert [(p.law, p.article_no) for p in out[1:]] == [("医疗机构管理条例", 33), ("医疗纠纷预防和处理条例", 15)]
-    # each place keeps its score: the two profiles' probabilities are not on one scale
-    assert [p.score for p in out] == [0.9, 0.4, 0.2]
-    # a numbered guideline article is not a statute place
-    numbered = _guide(RABIES, "第三章 疫苗接种和被动免疫制剂的使用", "5针免疫程序。", no=11)
-    assert fill_statute_places([numbered], other) == [numbered]
-
-
 # The compendium retells the rabies norm under a heading naming everything the question says; the norm is the
 # primary source and is cited by article.
 RETELLING = _guide(
@@ -65,7 +46,9 @@ def test_a_guideline_titled_after_the_question_is_the_primary_source() -> None:
     question = "狂犬病疫苗一共要打几针？"
     assert titled_documents(question, [RETELLING, NORM], MEDICAL) == {RABIES}
     # statutes are never 'titled': their titles name whole fields (疫苗管理法 for any vaccine question)
-    assert titled_documents("打疫苗有什么副作用？", [_article("疫苗管理法", 56, kind="法律")], MEDICAL) == set()
+    assert (
+        titled_documents("打疫苗有什么副作用？", [_article("疫苗管理法", 56, kind="法律")], MEDICAL) == set()
+    )
     decision = judge_basis(question, [RETELLING, NORM], MEDICAL)
     assert [p.law for p in decision.passages][:1] == [RABIES]
     answer = ExtractiveGenerator().answer(question, decision.passages, MEDICAL)
@@ -79,3 +62,29 @@ def test_without_the_preference_the_ranker_favourite_retelling_wins() -> None:
     )
     decision = judge_basis("狂犬病疫苗一共要打几针？", [RETELLING, NORM], plain)
     assert [p.law for p in decision.passages][:1] == [LITERACY]
+
+
+def test_a_statute_written_for_one_field_answers_only_questions_of_that_field() -> None:
+    mental = _article(
+        "精神卫生法", 37, "医疗机构及其医务人员应当将精神障碍患者在诊断、治疗过程中享有的权利，告知患者或者其监护人。",
+        kind="法律",
+    )  # fmt: skip
+    infection = _article(
+        "传染病防治法", 52,
+        "医疗机构应当对传染病病人或者疑似传染病病人提供医疗救护、现场救援和接诊治疗，书写病历记录以及其他有关资料，并妥善保管。",
+        kind="法律",
+    )  # fmt: skip
+    general = _article(
+        "医师法",
+        24,
+        "医师实施医疗、预防、保健措施，必须亲自诊查，并按照规定及时填写病历等医学文书。",
+        kind="法律",
+    )
+    question = "医疗机构的病历资料应该怎么保管？"
+    assert not fits_subject(question, mental, MEDICAL) and not fits_subject(question, infection, MEDICAL)
+    assert fits_subject(question, general, MEDICAL)
+    assert fits_subject("传染病人的病历要怎么保管？", infection, MEDICAL)
+    assert fits_subject("抑郁症患者住院时有哪些权利？", mental, MEDICAL)
+    assert judge_basis(question, [infection, mental], MEDICAL).passages == []
+    # a domain without scoped categories (legal) is not affected
+    assert fits_subject(question, infection, None)
