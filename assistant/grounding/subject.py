@@ -94,6 +94,17 @@ def _names(part: str) -> list[str]:
     return out
 
 
+# What an embedded guide's name says of the injury after its subject: 蛇咬伤 → 蛇, 猫抓咬伤 → 猫, 海蜇蜇伤 → 海蜇.
+_INJURY = re.compile(r"(?:抓咬伤|咬伤|蜇伤|刺伤|啄伤|抓伤|致伤)$")
+
+
+def guide_subject(name: str) -> str:
+    """What an embedded guide of a collection is about: its name without the injury (蛇咬伤 → 蛇; 狂犬病 stays).
+    Its passages answer only a question naming it: 蛇咬伤诊疗规范's 「评估生命体征」 is no answer to 「头晕需要查
+    什么」, nor 海蜇蜇伤诊疗规范's analgesics to 「布洛芬和对乙酰氨基酚可以一起吃吗」."""
+    return _INJURY.sub("", name) or name
+
+
 def question_names(question: str, name: str) -> bool:
     """True when the question names `name`: whole, or at least half of its character bigrams (巨细胞动脉炎
     ← 巨细胞性动脉炎); Latin names (ANCA, Rett) case-insensitively."""
@@ -239,6 +250,8 @@ def fits_subject(question: str, p: Passage, spec: DomainSpec | None = None) -> b
     domain) lets a disease guideline answer a question on a topic of its category (`names_disease`)."""
     part, numbered = part_of(p)
     if numbered and not any(question_names(question, name) for name in _names(part)):
+        return False
+    if part and not numbered and not any(question_names(question, guide_subject(n)) for n in _names(part)):
         return False
     if not names_disease(question, p, spec) or not names_field(question, p, spec):
         return False

@@ -88,3 +88,23 @@ def test_a_statute_written_for_one_field_answers_only_questions_of_that_field() 
     assert judge_basis(question, [infection, mental], MEDICAL).passages == []
     # a domain without scoped categories (legal) is not affected
     assert fits_subject(question, infection, None)
+
+
+BITES = "常见动物致伤诊疗规范（2021年版）"
+
+
+def test_an_animal_guide_answers_only_a_question_naming_its_animal() -> None:
+    jellyfish = _guide(
+        BITES, "海蜇蜇伤诊疗规范 > 七、治疗 > （三）对症治疗",
+        "疼痛明显者可口服布洛芬或对乙酰氨基酚等镇痛药物，每日不超过4次。",
+    )  # fmt: skip
+    snake = _guide(
+        BITES, "蛇咬伤诊疗规范 > 六、蛇咬伤救治", "评估生命体征，出现头晕、视物模糊者尽快转运至医院。"
+    )
+    cat = _guide(BITES, "猫抓咬伤诊疗规范 > 五、处理", "猫抓伤后应立即冲洗伤口，评估狂犬病暴露风险。")
+    assert not fits_subject("对乙酰氨基酚一天最多能吃几次？", jellyfish, MEDICAL)
+    assert fits_subject("被海蜇蜇了很疼，能吃布洛芬吗？", jellyfish, MEDICAL)
+    assert not fits_subject("最近总是头晕，需要查什么？", snake, MEDICAL)
+    assert fits_subject("被蛇咬了头晕怎么办？", snake, MEDICAL)
+    assert fits_subject("被猫抓伤没出血要打狂犬疫苗吗？", cat, MEDICAL)
+    assert judge_basis("布洛芬和对乙酰氨基酚可以一起吃吗？", [jellyfish], MEDICAL).passages == []
