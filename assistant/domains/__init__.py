@@ -28,6 +28,11 @@ class CategorySpec(BaseModel):
         default_factory=list, description="Words in the question/articles that select it"
     )
     laws: list[str] = Field(default_factory=list, description="Law short names whose articles suggest it")
+    population: bool = Field(
+        default=False,
+        description="The keywords say who is ill (孩子, 宝宝), not with what: a disease guideline listed in `laws` "
+        "is not a basis for every question naming them, only for one naming its disease (grounding.subject)",
+    )
     scoped: bool = Field(
         default=False,
         description="The statutes listed in `laws` are about this field only (传染病防治法, 精神卫生法): an "

@@ -219,7 +219,8 @@ def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> 
     from assistant.grounding.category import question_keywords
 
     return spec is not None and any(
-        any(p.law.startswith(listed) for listed in cat.laws if listed)
+        not cat.population
+        and any(p.law.startswith(listed) for listed in cat.laws if listed)
         and (
             question_keywords(question, cat.keywords)
             or any(len(k) > 1 and k in question for k in cat.keywords)

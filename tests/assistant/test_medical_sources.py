@@ -108,3 +108,16 @@ def test_an_animal_guide_answers_only_a_question_naming_its_animal() -> None:
     assert fits_subject("被蛇咬了头晕怎么办？", snake, MEDICAL)
     assert fits_subject("被猫抓伤没出血要打狂犬疫苗吗？", cat, MEDICAL)
     assert judge_basis("布洛芬和对乙酰氨基酚可以一起吃吗？", [jellyfish], MEDICAL).passages == []
+
+
+def test_a_child_is_who_is_ill_not_what_with() -> None:
+    # 儿科 lists the pediatric disease guidelines; its keywords (孩子, 宝宝) name the patient, not the disease.
+    ane = _guide(
+        "儿童急性坏死性脑病诊疗方案（2023年版）", "十、治疗 > （三）其他综合治疗",
+        "2月龄以下不使用解热镇痛药物，2~6月龄选择对乙酰氨基酚，6月龄以上可选择对乙酰氨基酚或布洛芬。",
+    )  # fmt: skip
+    assert not fits_subject("怎样给孩子喂退烧药才安全？", ane, MEDICAL)
+    assert fits_subject("孩子得了急性坏死性脑病怎么退烧？", ane, MEDICAL)
+    # a topic category still lets its guideline answer a topic word: 中风 and 脑血管病防治指南 (慢病管理)
+    stroke = _guide("脑血管病防治指南（2024年版）", "第三章 脑血管病预防", "控制血压是预防卒中的关键。")
+    assert fits_subject("中风后怎么预防复发？", stroke, MEDICAL)
