@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,7 +94,7 @@ class SqliteDatabase(Database):
                     self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
                 )
                 conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
+                _use_wal(conn, self._busy_timeout_s)
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
                 conn.execute(f"PRAGMA foreign_keys={'ON' if self._foreign_keys else 'OFF'}")
                 conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
@@ -164,3 +165,27 @@ class SqliteDatabase(Database):
                     pass
             self._all.clear()
         self._local = ThreadDepth()
+
+
+def _use_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch the file to WAL, waiting for other openers as the busy timeout says.
+
+    Changing the journal mode needs the file to itself, and SQLite answers 'database is locked' at once rather
+    than calling the busy handler while another connection (another replica starting, a CLI beside the server)
+    is opening or converting the same new file: three stores opened at the same instant failed one time in
+    three here. Once the file is WAL (the mode is persistent) nothing is changed, so only the first opening
+    ever waits."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
