@@ -330,9 +330,10 @@ def subject_weights(
     extra = frozenset(spec.retrieval.narrative_words)
     if not extra:
         return out
+    named = domain_terms(spec)
     for w in words:
         absent = out.get(w, 0.0) >= ABSENT_WORD_WEIGHT  # no document uses it (the IDF cap)
-        if is_narrative(w, extra):
+        if is_narrative(w, extra) and w not in named:
             out[w] = 0.0
         elif absent and term_weights is not None and w in spec.synonyms:
             out[w] = min(out[w], _wording_weight(spec.synonyms[w], term_weights))
@@ -344,6 +345,16 @@ def subject_weights(
             # 诺如) keep their weight.
             out[w] = ABSENT_WORD_WEIGHT / 2
     return out
+
+
+def domain_terms(spec: DomainSpec) -> frozenset[str]:
+    """The words the domain itself names as its topics — routing keywords, category keywords, vocabulary
+    entries. None of them is ever only who or when: jieba tags 中暑 a time word (暑, summer), and 「怎样预防中暑」
+    weighed by 预防 alone was answered from 残疾预防和残疾人康复条例."""
+    words = [*spec.routing_keywords, *spec.synonyms]
+    for cat in spec.categories:
+        words.extend(cat.keywords)
+    return frozenset(w for w in words if w)
 
 
 def _wording_weight(wordings: list[str], term_weights: Callable[[list[str]], dict[str, float]]) -> float:

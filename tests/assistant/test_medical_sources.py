@@ -121,3 +121,20 @@ def test_a_child_is_who_is_ill_not_what_with() -> None:
     # a topic category still lets its guideline answer a topic word: 中风 and 脑血管病防治指南 (慢病管理)
     stroke = _guide("脑血管病防治指南（2024年版）", "第三章 脑血管病预防", "控制血压是预防卒中的关键。")
     assert fits_subject("中风后怎么预防复发？", stroke, MEDICAL)
+
+
+def test_a_word_the_domain_names_is_never_only_who_or_when() -> None:
+    from assistant.grounding.subject import domain_terms, is_narrative, subject_weights
+
+    # jieba tags 中暑 a time word (暑: summer); the medical domain routes on it, so it is what is asked about
+    assert is_narrative("中暑", frozenset(MEDICAL.retrieval.narrative_words))
+    assert "中暑" in domain_terms(MEDICAL)
+    weights = subject_weights(["预防", "中暑"], {"预防": 3.8, "中暑": 7.0}, MEDICAL)
+    assert weights["中暑"] == 7.0
+    assert subject_weights(["去年", "中暑"], {"去年": 5.0, "中暑": 7.0}, MEDICAL)["去年"] == 0.0
+    disability = _article(
+        "残疾预防和残疾人康复条例",
+        10,
+        "残疾预防工作应当覆盖全人群和全生命周期，坚持普遍预防和重点防控相结合。",
+    )
+    assert judge_basis("怎样预防中暑？", [disability], MEDICAL, weights).passages == []
