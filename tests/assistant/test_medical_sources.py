@@ -138,3 +138,13 @@ def test_a_word_the_domain_names_is_never_only_who_or_when() -> None:
         "残疾预防工作应当覆盖全人群和全生命周期，坚持普遍预防和重点防控相结合。",
     )
     assert judge_basis("怎样预防中暑？", [disability], MEDICAL, weights).passages == []
+
+
+def test_a_bite_told_as_a_verb_searches_the_guides_wording() -> None:
+    # 「被蜱虫咬了」: the guides write 蜱咬伤; the medical ranker weighs their headings (咬伤) most
+    assert "咬伤" in MEDICAL.expand("我在户外爬山被蜱虫咬了，虫子还钉在皮肤上，该怎么弄下来？")
+    assert "蜇伤" in MEDICAL.expand("被马蜂蛰了怎么办？")
+    # jieba splits 咬牙 too, so a teeth-grinding question also searches 咬伤 — and no animal guide fits it
+    grinding = MEDICAL.expand("晚上睡觉咬牙怎么办？")
+    dog = _guide(BITES, "犬咬伤诊疗规范 > 五、治疗", "犬咬伤后应立即冲洗伤口，尽快就医。")
+    assert "咬伤" in grinding and not fits_subject(grinding, dog, MEDICAL)
