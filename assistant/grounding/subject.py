@@ -15,8 +15,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
-from assistant.domains import DomainSpec
+from assistant.domains import CategorySpec, DomainSpec
 from assistant.grounding.relevance import ABSENT_WORD_WEIGHT
+from assistant.grounding.scope import vocabulary
 from knowledge.textproc import words_tagged
 from knowledge.types import Passage
 
@@ -216,16 +217,22 @@ def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> 
     words = question_words(question)
     if any(question_names(question, s) or any(abbreviates(w, s) for w in words) for s in subjects):
         return True
+    return spec is not None and any(
+        not cat.population and _lists(cat, p) and _names_topic(question, cat) for cat in spec.categories
+    )
+
+
+def _lists(cat: CategorySpec, p: Passage) -> bool:
+    """Whether the category lists the passage's document (by the start of its title)."""
+    return any(p.law.startswith(listed) for listed in cat.laws if listed)
+
+
+def _names_topic(question: str, cat: CategorySpec) -> bool:
+    """Whether the question names one of the category's keywords (as a word, or a longer keyword inside)."""
     from assistant.grounding.category import question_keywords
 
-    return spec is not None and any(
-        not cat.population
-        and any(p.law.startswith(listed) for listed in cat.laws if listed)
-        and (
-            question_keywords(question, cat.keywords)
-            or any(len(k) > 1 and k in question for k in cat.keywords)
-        )
-        for cat in spec.categories
+    return bool(question_keywords(question, cat.keywords)) or any(
+        len(k) > 1 and k in question for k in cat.keywords
     )
 
 
@@ -235,13 +242,8 @@ def names_field(question: str, p: Passage, spec: DomainSpec | None) -> bool:
     rights) shares 患者/病历/告知 with 「医生给病人开药必须亲自看过病人吗」 and is about something else."""
     if spec is None or p.article_no is None or getattr(p, "is_guideline", False):
         return True
-    from assistant.grounding.category import question_keywords
-
-    fields = [c for c in spec.categories if c.scoped and any(p.law.startswith(law) for law in c.laws if law)]
-    return not fields or any(
-        question_keywords(question, c.keywords) or any(len(k) > 1 and k in question for k in c.keywords)
-        for c in fields
-    )
+    fields = [c for c in spec.categories if c.scoped and _lists(c, p)]
+    return not fields or any(_names_topic(question, c) for c in fields)
 
 
 def fits_subject(question: str, p: Passage, spec: DomainSpec | None = None) -> bool:
@@ -330,7 +332,9 @@ def subject_weights(
     extra = frozenset(spec.retrieval.narrative_words)
     if not extra:
         return out
-    named = domain_terms(spec)
+    # A word the domain itself names (its vocabulary) is never only who or when: jieba tags 中暑 a time word (暑,
+    # summer), and 「怎样预防中暑」 weighed by 预防 alone was answered from 残疾预防和残疾人康复条例.
+    named = vocabulary(spec)
     for w in words:
         absent = out.get(w, 0.0) >= ABSENT_WORD_WEIGHT  # no document uses it (the IDF cap)
         if is_narrative(w, extra) and w not in named:
@@ -345,16 +349,6 @@ def subject_weights(
             # 诺如) keep their weight.
             out[w] = ABSENT_WORD_WEIGHT / 2
     return out
-
-
-def domain_terms(spec: DomainSpec) -> frozenset[str]:
-    """The words the domain itself names as its topics — routing keywords, category keywords, vocabulary
-    entries. None of them is ever only who or when: jieba tags 中暑 a time word (暑, summer), and 「怎样预防中暑」
-    weighed by 预防 alone was answered from 残疾预防和残疾人康复条例."""
-    words = [*spec.routing_keywords, *spec.synonyms]
-    for cat in spec.categories:
-        words.extend(cat.keywords)
-    return frozenset(w for w in words if w)
 
 
 def _wording_weight(wordings: list[str], term_weights: Callable[[list[str]], dict[str, float]]) -> float:

@@ -124,11 +124,12 @@ def test_a_child_is_who_is_ill_not_what_with() -> None:
 
 
 def test_a_word_the_domain_names_is_never_only_who_or_when() -> None:
-    from assistant.grounding.subject import domain_terms, is_narrative, subject_weights
+    from assistant.grounding.scope import vocabulary
+    from assistant.grounding.subject import is_narrative, subject_weights
 
     # jieba tags 中暑 a time word (暑: summer); the medical domain routes on it, so it is what is asked about
     assert is_narrative("中暑", frozenset(MEDICAL.retrieval.narrative_words))
-    assert "中暑" in domain_terms(MEDICAL)
+    assert "中暑" in vocabulary(MEDICAL)
     weights = subject_weights(["预防", "中暑"], {"预防": 3.8, "中暑": 7.0}, MEDICAL)
     assert weights["中暑"] == 7.0
     assert subject_weights(["去年", "中暑"], {"去年": 5.0, "中暑": 7.0}, MEDICAL)["去年"] == 0.0
