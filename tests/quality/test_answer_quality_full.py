@@ -39,10 +39,7 @@ FLOORS = {
     ("legal", "first_citation_governing"): 0.75,  # 0.788 at 8e1d64f (0.750 at c9fd3bb) — target 0.85 NOT met
     ("legal", "first_point_states_rule_of_answered"): 0.70,  # 0.745 at 8e1d64f — target 1.0 NOT met
     ("medical", "answered"): 0.90,  # 0.94 at 65f26a9 (answered when answerable; was 0.88)
-    (
-        "medical",
-        "gold_cited",
-    ): 0.80,  # 0.84 (titled guideline, scoped statutes; 0.82 at 65f26a9) — target 0.80 met
+    ("medical", "gold_cited"): 0.80,  # 0.84 at 461f079 (0.82 at 65f26a9) — target 0.80 met
     ("unanswerable", "no_basis"): 0.82,  # 0.85 at 039610a (0.825 before; no basis when not answerable)
 }
 # measured 3 of 50 (titled guideline first, scoped statutes; 5 at f9cb951, 8 at first)
