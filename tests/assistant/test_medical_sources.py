@@ -3,28 +3,19 @@ only for a question of that field, and a guideline titled after what is asked be
 
 from __future__ import annotations
 
-from assistant.domains import load_domains
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding.basis import judge_basis
 from assistant.grounding.subject import fits_subject, titled_documents
 from knowledge.types import Passage
+from tests.assistant.test_medical_subject import BITES, LITERACY, MEDICAL, _guide
 
-MEDICAL = load_domains()["medical"]
 RABIES = "狂犬病暴露预防处置工作规范（2023年版）"
-LITERACY = "中国公民健康素养——基本知识与技能释义（2024年版）"
 
 
 def _article(law: str, no: int, text: str = "条文。", score: float = 0.5, kind: str = "行政法规") -> Passage:
     return Passage(
         id=f"{law}#{no}", domain="medical", law=law, law_full=law, text=text, article_no=no, kind=kind,
         score=score,
-    )  # fmt: skip
-
-
-def _guide(title: str, section: str, text: str, score: float = 0.5, no: int | None = None) -> Passage:
-    return Passage(
-        id=f"{title}#{section}#{no}", domain="medical", law=title, law_full=title, text=text, section=section,
-        sections=[section], kind="指南", score=score, article_no=no,
     )  # fmt: skip
 
 
@@ -88,9 +79,6 @@ def test_a_statute_written_for_one_field_answers_only_questions_of_that_field() 
     assert judge_basis(question, [infection, mental], MEDICAL).passages == []
     # a domain without scoped categories (legal) is not affected
     assert fits_subject(question, infection, None)
-
-
-BITES = "常见动物致伤诊疗规范（2021年版）"
 
 
 def test_an_animal_guide_answers_only_a_question_naming_its_animal() -> None:

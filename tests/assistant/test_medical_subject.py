@@ -17,11 +17,17 @@ BITES = "常见动物致伤诊疗规范（2021年版）"
 
 
 def _guide(
-    title: str, section: str, text: str, sections: list[str] | None = None, score: float = 0.5
+    title: str,
+    section: str,
+    text: str,
+    sections: list[str] | None = None,
+    score: float = 0.5,
+    no: int | None = None,
 ) -> Passage:
+    """A guideline passage (`no`: a numbered guideline article, 狂犬病暴露预防处置工作规范第十一条)."""
     return Passage(
-        id=f"{title}#{section}", domain="medical", law=title, law_full=title, text=text, section=section,
-        sections=sections or [section], kind="指南", score=score,
+        id=f"{title}#{section}#{no}", domain="medical", law=title, law_full=title, text=text, section=section,
+        sections=sections or [section], kind="指南", score=score, article_no=no,
     )  # fmt: skip
 
 
