@@ -8,7 +8,6 @@ manifest, the on-disk BM25 caches and the vector store through the `SearchableKB
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -111,7 +110,7 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
         tok_rows = kb.manifest.query("SELECT tokens FROM articles ORDER BY id")
         bm25 = BM25Index.build([r["tokens"].split() for r in tok_rows], k1=rc.bm25_k1, b=rc.bm25_b)
         if ids:
-            shutil.rmtree(cache.parent, ignore_errors=True)  # indexes of older kb_versions
+            drop_other_versions(cache.parent, version)
             cache.parent.mkdir(parents=True, exist_ok=True)
             bm25.save(cache)
     names = sorted(laws, key=len, reverse=True)
@@ -134,6 +133,17 @@ def build_snapshot(kb: SearchableKB, version: str) -> Snapshot:
         vindex,
         rank_data,
     )
+
+
+def drop_other_versions(folder: Path, version: str) -> None:
+    """Remove the cached indexes of other kb_versions from `folder`, leaving this version's and any file still
+    being written (atomic_write's hidden .tmp): removing the whole folder pulled a concurrent build's temporary
+    file from under it (FileNotFoundError on its rename, seen in a test run)."""
+    if not folder.is_dir():
+        return
+    for f in folder.iterdir():
+        if f.is_file() and version not in f.name and not f.name.startswith("."):
+            f.unlink(missing_ok=True)
 
 
 def bigram_index(kb: SearchableKB, version: str, n: int):
