@@ -3,6 +3,7 @@ only for a question of that field, and a guideline titled after what is asked be
 
 from __future__ import annotations
 
+from assistant.domains import load_domains
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.grounding.basis import judge_basis
 from assistant.grounding.subject import fits_subject, titled_documents
@@ -79,6 +80,25 @@ def test_a_statute_written_for_one_field_answers_only_questions_of_that_field() 
     assert judge_basis(question, [infection, mental], MEDICAL).passages == []
     # a domain without scoped categories (legal) is not affected
     assert fits_subject(question, infection, None)
+
+
+def test_the_legal_domain_scopes_the_same_field_statutes() -> None:
+    """传染病防治法第五十二条 (a patient transferred with a copy of the record) answered the legal question
+    「病人有权复印自己的病历吗」; a pregnancy question about work is not 母婴保健法's field."""
+    legal = load_domains()["legal"]
+    infection = _article(
+        "传染病防治法", 52, "医疗机构不具备相应救治能力的，应当将患者及其病历记录复印件一并转至具备相应救治能力的医疗机构。",
+        kind="法律",
+    )  # fmt: skip
+    maternity = _article(
+        "母婴保健法", 14, "医疗保健机构应当为育龄妇女和孕产妇提供孕产期保健服务。", kind="法律"
+    )
+    records = _article("医疗事故处理条例", 10, "患者有权复印或者复制其门诊病历、住院志。")
+    assert not fits_subject("病人有权复印自己的病历吗？", infection, legal)
+    assert fits_subject("病人有权复印自己的病历吗？", records, legal)
+    assert fits_subject("得了传染病被隔离，医院能不让我复印病历吗？", infection, legal)
+    assert not fits_subject("怀孕期间公司能以不胜任为由辞退我吗？", maternity, legal)
+    assert fits_subject("孕妇做产前检查的费用由谁承担？", maternity, legal)
 
 
 def test_an_animal_guide_answers_only_a_question_naming_its_animal() -> None:
