@@ -130,6 +130,19 @@ class PromptSpec(BaseModel):
         return v
 
 
+class ContextSynonyms(BaseModel):
+    """Everyday words whose statute wording holds only in one context: 公司 is the employer (用人单位) in a
+    question about work, not in 「能找共享单车公司赔吗」 or a shareholder's question."""
+
+    model_config = ConfigDict(extra="forbid")
+    when: list[str] = Field(
+        min_length=1, description="Words (found anywhere in the question) that put it in this context"
+    )
+    synonyms: dict[str, list[str]] = Field(
+        min_length=1, description="Everyday word -> statute wording, applied only in this context"
+    )
+
+
 class DomainSpec(BaseModel):
     """A whole domain.yaml."""
 
@@ -145,6 +158,10 @@ class DomainSpec(BaseModel):
     synonyms: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Everyday word -> statute wording (工资 -> 劳动报酬), used to judge which articles answer a question",
+    )
+    context_synonyms: list[ContextSynonyms] = Field(
+        default_factory=list,
+        description="Synonyms applied only to a question naming one of their context words (see synonyms_for)",
     )
     categories: list[CategorySpec] = Field(min_length=1)
     default_category: str = Field(min_length=1, description="【分类】 when no category keyword matches")
@@ -176,13 +193,34 @@ class DomainSpec(BaseModel):
             self.adapter = self.name
         return self
 
+    def synonyms_for(self, question: str) -> dict[str, list[str]]:
+        """The synonyms that hold for `question`: `synonyms`, plus each `context_synonyms` group whose context
+        word the question names (公司 -> 用人单位 only beside 工资, 辞退, 上班…)."""
+        groups = [g for g in self.context_synonyms if any(w in question for w in g.when)]
+        if not groups:
+            return self.synonyms
+        merged = {k: list(v) for k, v in self.synonyms.items()}
+        for group in groups:
+            for key, wording in group.synonyms.items():
+                merged[key] = list(dict.fromkeys([*merged.get(key, []), *wording]))
+        return merged
+
+    def all_synonym_keys(self) -> dict[str, list[str]]:
+        """Every synonym of the domain, context-bound ones included (its vocabulary, whatever the question)."""
+        merged = {k: list(v) for k, v in self.synonyms.items()}
+        for group in self.context_synonyms:
+            for key, wording in group.synonyms.items():
+                merged[key] = list(dict.fromkeys([*merged.get(key, []), *wording]))
+        return merged
+
     def expand(self, question: str) -> str:
         """The question followed by the statute wording of every everyday word it contains as a whole word
         (jieba segmentation): 公司 expands in 公司不续签 but not inside 保险公司."""
         from knowledge.textproc import find_whole_words
 
-        keys = find_whole_words(question, list(self.synonyms))
-        extra = list(dict.fromkeys(w for key in keys for w in self.synonyms[key] if w not in question))
+        synonyms = self.synonyms_for(question)
+        keys = find_whole_words(question, list(synonyms))
+        extra = list(dict.fromkeys(w for key in keys for w in synonyms[key] if w not in question))
         return f"{question} {' '.join(extra)}" if extra else question
 
     @property

@@ -181,6 +181,7 @@ class ExtractiveGenerator:
         self, question: str, passages: Sequence[Passage], domain: DomainSpec, weights: Mapping[str, float]
     ) -> list[list[_Scored]]:
         words = topic_words(question)
+        synonyms = domain.synonyms_for(question)
         asks_number = bool(_NUMBER_ASKED.search(question))
         # Statute passages only (legal): a guideline's 「怎么办」 asks for treatment, not a remedy.
         remedy_asked = bool(_REMEDY_ASKED.search(question))
@@ -195,7 +196,7 @@ class ExtractiveGenerator:
         titled = titled_documents(question, passages, domain) if domain.retrieval.prefer_titled else set()
         for rank, p in enumerate(passages):
             confidence = p.score / top_score if top_score > 0 else 0.0
-            whole = relevance(question, p, weights, domain.synonyms, words).score
+            whole = relevance(question, p, weights, synonyms, words).score
             own = statements(p, self.config.max_sentence_chars)
             own = [s for s in own if not s.catch_all] or own
             # A guideline's every statement is about its disease, however the question shortens its name
@@ -210,7 +211,7 @@ class ExtractiveGenerator:
                 heading = section or (getattr(p, "section", "") if getattr(p, "is_guideline", False) else "")
                 intent = _INTENT_WEIGHT if _asks_this_section(question, heading) else 0.0
                 context = f"{p.law} {named} {section}"
-                part = weighted_coverage(words, weights, f"{context} {st.text}", question, domain.synonyms)
+                part = weighted_coverage(words, weights, f"{context} {st.text}", question, synonyms)
                 score = 0.6 * part + 0.4 * whole
                 score += (
                     0.08
@@ -231,9 +232,7 @@ class ExtractiveGenerator:
                 # Ties go to better-retrieved passages and to a passage's leading statements.
                 score += 0.04 / (1 + rank) + 0.01 / (1 + st.pos)
                 score += _RETRIEVAL_WEIGHT * confidence + (TITLE_WEIGHT if p.law in titled else 0.0)
-                own_part = (
-                    weighted_coverage(words, weights, st.item, question, domain.synonyms) if st.item else part
-                )
+                own_part = weighted_coverage(words, weights, st.item, question, synonyms) if st.item else part
                 scored.append(_Scored(round(score, 6), rank, st, round(own_part, 6)))
         if not scored:
             return []

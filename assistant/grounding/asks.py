@@ -49,7 +49,8 @@ def asks(question: str, spec: DomainSpec) -> list[Ask]:
     from knowledge.textproc import _is_noun, find_whole_words
 
     text = asking_part(question)
-    keys = sorted((k for k in find_whole_words(text, list(spec.synonyms)) if not _is_noun(k)), key=text.find)
+    synonyms = spec.synonyms_for(question)
+    keys = sorted((k for k in find_whole_words(text, list(synonyms)) if not _is_noun(k)), key=text.find)
     # A key inside a longer key that is asked too (补偿 in 经济补偿) is the same ask.
     keys = [k for k in keys if not any(k != o and k in o for o in keys)]
-    return [Ask(k, tuple(spec.synonyms[k]), bool(_INTENDED.search(text[: text.find(k)]))) for k in keys]
+    return [Ask(k, tuple(synonyms[k]), bool(_INTENDED.search(text[: text.find(k)]))) for k in keys]

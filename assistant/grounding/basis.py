@@ -67,7 +67,7 @@ def judge_basis(
     # another subject (a rare disease's chapter, a differential diagnosis) that merely shares the words.
     expanded = spec.expand(question)
     quotable = [p for p in passages if p not in exact and statements(p) and fits_subject(expanded, p, spec)]
-    scored = [(relevance(question, p, w, spec.synonyms, words), p) for p in quotable]
+    scored = [(relevance(question, p, w, spec.synonyms_for(question), words), p) for p in quotable]
     if r.forgive_narrative:  # a real user's story must not sink a question the corpus governs
         scored = _forgiving(question, scored, words, w, spec)
     best_rel = max((rel.score for rel, _ in scored), default=0.0)
@@ -103,7 +103,7 @@ def judge_basis(
     chosen = [*exact, *topical][: r.max_passages]
 
     def answers(text: str) -> float:
-        return weighted_coverage(words, w, text, question, spec.synonyms)
+        return weighted_coverage(words, w, text, question, spec.synonyms_for(question))
 
     return BasisDecision(
         passages=[*chosen, *relied_on(chosen, passages, answers)[:_RELIED_ON_EXTRA]],
@@ -139,7 +139,7 @@ def _forgiving(
     out: list[tuple[Relevance, Passage]] = []
     for rel, p in scored:
         if not answered or p.score >= top:
-            lenient = relevance(question, p, weights, spec.synonyms, words, forgiven=story)
+            lenient = relevance(question, p, weights, spec.synonyms_for(question), words, forgiven=story)
             if lenient.score > rel.score and not needed & set(lenient.missing):
                 score = lenient.score if not answered else min(lenient.score, best)
                 rel = lenient.model_copy(update={"score": score})
@@ -180,7 +180,7 @@ def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec)
     要分开存放和加工」 names the 分开 it is asked about."""
     heading = topic_heading(p) if heavy else ""
     return not heading or any(
-        weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms) >= 0.5 for h in heavy
+        weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms_for(question)) >= 0.5 for h in heavy
     )
 
 

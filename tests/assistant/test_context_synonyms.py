@@ -1,0 +1,55 @@
+"""Synonyms that hold only in one context (domain.yaml `context_synonyms`): 公司 is the employer (用人单位) in a
+question about work, and only there. 「我骑共享单车的时候刹车失灵摔伤了，能找共享单车公司赔吗？」 was expanded with
+用人单位 and answered from 劳动合同法第九十一条 (an employer poaching another's worker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.domains import load_domain_file, load_domains
+from assistant.errors import DomainError
+from assistant.grounding.basis import judge_basis
+from assistant.grounding.relevance import topic_words
+from assistant.grounding.scope import vocabulary
+from knowledge.types import Passage
+from tests.assistant.test_domains_routing import _copy_domain
+
+LEGAL = load_domains()["legal"]
+BIKE = "我骑共享单车的时候刹车失灵摔伤了，能找共享单车公司赔吗？"
+WAGES = "公司拖欠工资三个月了怎么办？"
+POACHING = Passage(
+    id="劳动合同法#91", domain="legal", law="劳动合同法", law_full="劳动合同法", article_no=91,
+    article_label="第九十一条", kind="法律", score=0.49,
+    text="用人单位招用与其他用人单位尚未解除或者终止劳动合同的劳动者，给其他用人单位造成损失的，应当承担连带赔偿责任。",
+)  # fmt: skip
+
+
+def test_a_context_synonym_applies_only_to_a_question_in_its_context() -> None:
+    assert "用人单位" not in LEGAL.expand(BIKE)
+    assert "用人单位" in LEGAL.expand(WAGES)
+    assert "公司" not in LEGAL.synonyms_for(BIKE) and LEGAL.synonyms_for(WAGES)["公司"] == ["用人单位"]
+    # whatever the question, the word stays in the domain's vocabulary (the legal core of a story)
+    assert "公司" in vocabulary(LEGAL) and "用人单位" in vocabulary(LEGAL)
+
+
+def test_an_employer_article_is_no_basis_for_a_question_about_another_kind_of_company() -> None:
+    weights = {w: 4.0 if w in POACHING.text else 9.0 for w in topic_words(BIKE)}
+    assert judge_basis(BIKE, [POACHING], LEGAL, weights).passages == []
+    # the same article still answers a question about employers
+    poach = "公司招了一个还没和原公司解除劳动合同的员工，原公司能要求赔偿吗？"
+    weights = {w: 4.0 if w in POACHING.text else 9.0 for w in topic_words(poach)}
+    assert POACHING in judge_basis(poach, [POACHING], LEGAL, weights).passages
+
+
+def test_a_context_group_without_context_words_names_the_field(tmp_path: Path) -> None:
+    folder = _copy_domain(
+        tmp_path, "broken", context_synonyms=[{"when": [], "synonyms": {"公司": ["用人单位"]}}]
+    )
+    with pytest.raises(DomainError) as err:
+        load_domain_file(folder / "domain.yaml")
+    assert "domain.yaml" in str(err.value) and "context_synonyms.0.when" in str(err.value)
+    data = yaml.safe_load((folder / "domain.yaml").read_text(encoding="utf-8"))
+    assert data["context_synonyms"][0]["synonyms"] == {"公司": ["用人单位"]}
