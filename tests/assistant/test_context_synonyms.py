@@ -53,3 +53,15 @@ def test_a_context_group_without_context_words_names_the_field(tmp_path: Path) -
     assert "domain.yaml" in str(err.value) and "context_synonyms.0.when" in str(err.value)
     data = yaml.safe_load((folder / "domain.yaml").read_text(encoding="utf-8"))
     assert data["context_synonyms"][0]["synonyms"] == {"公司": ["用人单位"]}
+
+
+def test_a_deposit_is_an_employer_taking_property_only_at_work() -> None:
+    """劳动合同法第九条 forbids an employer to take 押金 (担保, 以其他名义收取财物); a landlord's deposit is returned."""
+    assert "收取财物" in LEGAL.expand("入职时公司要求交押金合法吗？")
+    assert "收取财物" not in LEGAL.expand("房东不退押金怎么办？")
+
+
+def test_everyday_names_reach_the_statutes_wording() -> None:
+    assert "解除或者终止劳动合同的证明" in LEGAL.expand("公司不给开离职证明怎么办？")
+    assert "维修" in LEGAL.expand("租的房子漏水了房东不管怎么办？")
+    assert "物业服务人" in LEGAL.expand("物业乱收费怎么办？")
