@@ -65,3 +65,6 @@ def test_everyday_names_reach_the_statutes_wording() -> None:
     assert "解除或者终止劳动合同的证明" in LEGAL.expand("公司不给开离职证明怎么办？")
     assert "维修" in LEGAL.expand("租的房子漏水了房东不管怎么办？")
     assert "物业服务人" in LEGAL.expand("物业乱收费怎么办？")
+    assert "届满" in LEGAL.expand("租房合同到期了还继续住，原来的合同还算数吗？")
+    assert "赔偿金" in LEGAL.expand("公司违法辞退员工要赔多少钱？")
+    assert "裁减人员" in LEGAL.expand("公司经济性裁员需要提前多久通知？")
