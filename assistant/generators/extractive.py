@@ -99,6 +99,11 @@ _RETRIEVAL_WEIGHT = 0.2
 _ASK_FLOOR = 0.8
 # A later statement of an article must beat its opening statement by more than this to be quoted first.
 _OPENING_MARGIN = 0.06
+# How much lower (statement score) a 法律/行政法规 statement may score than a 司法解释/部门规章 one and still be
+# quoted first (上位法, _higher_source), beyond the kind bonus every statement already has.
+_HIGHER_MARGIN = 0.12
+_LOWER_KINDS = frozenset({"司法解释", "部门规章"})
+_HIGHER_KINDS = frozenset({"法律", "行政法规"})
 # How much lower (statement score) the special law's near-identical rule may score and still be quoted first.
 _SPECIAL_MARGIN = 0.3
 # 「有哪些途径」「哪几种」: the question asks for the whole list, not the item that shares most words.
@@ -237,7 +242,7 @@ class ExtractiveGenerator:
         if not scored:
             return []
         order = sorted(scored, key=lambda t: (-t.score, t.rank, t.st.pos))
-        best = _special_law(_opening_rule(order[0], order), order, passages)
+        best = _higher_source(_special_law(_opening_rule(order[0], order), order, passages), order, passages)
         wants_list = bool(_LIST_ASKED.search(question))
         passage_best: dict[int, float] = {}
         for t in order:
@@ -369,6 +374,20 @@ def _special_law(best: _Scored, order: list[_Scored], passages: Sequence[Passage
             continue
         theirs = content_grams(t.st.item or t.st.text)
         if mine and theirs and 2 * len(mine & theirs) / (len(mine) + len(theirs)) >= 0.6:
+            return t
+    return best
+
+
+def _higher_source(best: _Scored, order: list[_Scored], passages: Sequence[Passage]) -> _Scored:
+    """上位法: a rule a 司法解释 or 部门规章 states is quoted from a 法律 or 行政法规 in the basis whose statement scores
+    nearly as well (within `_HIGHER_MARGIN`): 侵害消费者权益行为处罚办法第九条 restates 消费者权益保护法第二十五条's
+    seven-day return; the interpretation of 交强险 comes after 民法典第一千二百一十三条."""
+    if getattr(passages[best.rank], "kind", "") not in _LOWER_KINDS:
+        return best
+    for t in order:
+        if t.score < best.score - _HIGHER_MARGIN:
+            break
+        if getattr(passages[t.rank], "kind", "") in _HIGHER_KINDS:
             return t
     return best
 
