@@ -345,12 +345,21 @@ class ExtractiveGenerator:
 def _opening_rule(best: _Scored, order: list[_Scored]) -> _Scored:
     """The article's opening statement instead of a later one of the same passage that scores only a
     little higher: the opening states the rule (每满一年支付一个月工资), what follows details it."""
+    # In an article of several paragraphs, a paragraph's first statement only (款 openings): 民法典第七百一十六条's
+    # 第二款 「承租人未经出租人同意转租的，出租人可以解除合同」 is not displaced by the middle of 第一款. (Guideline
+    # passages and one-paragraph articles carry no 款: any earlier statement, as before.)
+    openings: dict[str, int] = {}
+    for t in order:
+        if t.rank == best.rank:
+            key = _paragraph(t.st.clause)
+            openings[key] = min(openings.get(key, t.st.pos), t.st.pos)
     earlier = [
         t
         for t in order
         if t.rank == best.rank
         and t.st.pos < best.st.pos
         and not t.st.lead
+        and (not best.st.clause or openings.get(_paragraph(t.st.clause)) == t.st.pos)
         and t.score >= best.score - _OPENING_MARGIN
     ]
     return min(earlier, key=lambda t: t.st.pos) if earlier and not best.st.lead else best
@@ -376,6 +385,12 @@ def _special_law(best: _Scored, order: list[_Scored], passages: Sequence[Passage
         if mine and theirs and 2 * len(mine & theirs) / (len(mine) + len(theirs)) >= 0.6:
             return t
     return best
+
+
+def _paragraph(clause: str) -> str:
+    """The 款 a statement's clause lies in (第二款 of 第二款第（一）项); '' for a one-paragraph article."""
+    found = re.match(r"第[一二三四五六七八九十]+款", clause)
+    return found.group(0) if found else ""
 
 
 def _higher_source(best: _Scored, order: list[_Scored], passages: Sequence[Passage]) -> _Scored:

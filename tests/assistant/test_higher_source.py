@@ -43,3 +43,22 @@ def test_the_law_is_quoted_before_the_interpretation_of_it() -> None:
 def test_a_law_that_answers_far_worse_does_not_take_the_first_place() -> None:
     answer = ExtractiveGenerator().answer(QUESTION, [INTERPRETATION, ELSEWHERE], LEGAL)
     assert answer.citations[0].law == INTERPRETATION_TITLE
+
+
+SUBLET = _article(
+    "民法典", 716, "法律",
+    "承租人经出租人同意，可以将租赁物转租给第三人。承租人转租的，承租人与出租人之间的租赁合同继续有效；第三人造成租赁物损失"
+    "的，承租人应当赔偿损失。\n承租人未经出租人同意转租的，出租人可以解除合同。",
+    0.9,
+)  # fmt: skip
+
+
+def test_a_paragraph_is_not_displaced_by_the_middle_of_the_one_before() -> None:
+    """The opening-statement preference (an article's opening states its rule) reaches back to a paragraph's
+    opening only: 第二款 answers 「没经过房东同意把房子转租出去」, 第一款's second sentence does not."""
+    # the corpus weights of the question words (relevance.corpus_weights on the full corpus)
+    weights = {"租客": 9.0, "经过": 4.9, "房东": 9.0, "同意": 3.77, "房子": 9.0, "转租": 8.65, "出去": 9.0}
+    answer = ExtractiveGenerator().answer(
+        "租客没经过房东同意把房子转租出去，房东怎么办？", [SUBLET], LEGAL, weights
+    )
+    assert answer.points[0].startswith("承租人未经出租人同意转租的，出租人可以解除合同")
