@@ -82,6 +82,15 @@ def test_a_statute_written_for_one_field_answers_only_questions_of_that_field() 
     assert fits_subject(question, infection, None)
 
 
+def test_a_rule_on_hospital_made_preparations_answers_only_questions_on_them() -> None:
+    preparation = _article(
+        "医疗机构制剂配制质量管理规范（试行）", 65,
+        "制剂使用过程中发现的不良反应，应按《药品不良反应监测管理办法》的规定予以记录，填表上报。", kind="部门规章",
+    )  # fmt: skip
+    assert not fits_subject("医院发现药品不良反应需要上报吗？", preparation, MEDICAL)
+    assert fits_subject("医院自己配制的制剂出现不良反应要上报吗？", preparation, MEDICAL)
+
+
 def test_the_legal_domain_scopes_the_same_field_statutes() -> None:
     """传染病防治法第五十二条 (a patient transferred with a copy of the record) answered the legal question
     「病人有权复印自己的病历吗」; a pregnancy question about work is not 母婴保健法's field."""
