@@ -33,6 +33,12 @@ class CategorySpec(BaseModel):
         description="The keywords say who is ill (孩子, 宝宝), not with what: a disease guideline listed in `laws` "
         "is not a basis for every question naming them, only for one naming its disease (grounding.subject)",
     )
+    broad_keywords: list[str] = Field(
+        default_factory=list,
+        description="Keywords that place a question in this category but name no disease (传染, 病毒, 隔离): they "
+        "do not let one of the category's disease guidelines answer it (grounding.subject.names_disease) — "
+        "「得了带状疱疹会传染吗」 is not a question about 手足口病",
+    )
     scoped: bool = Field(
         default=False,
         description="The statutes listed in `laws` are about this field only (传染病防治法, 精神卫生法): an "

@@ -218,7 +218,8 @@ def names_disease(question: str, p: Passage, spec: DomainSpec | None = None) -> 
     if any(question_names(question, s) or any(abbreviates(w, s) for w in words) for s in subjects):
         return True
     return spec is not None and any(
-        not cat.population and _lists(cat, p) and _names_topic(question, cat) for cat in spec.categories
+        not cat.population and _lists(cat, p) and _names_topic(question, cat, specific=True)
+        for cat in spec.categories
     )
 
 
@@ -227,13 +228,14 @@ def _lists(cat: CategorySpec, p: Passage) -> bool:
     return any(p.law.startswith(listed) for listed in cat.laws if listed)
 
 
-def _names_topic(question: str, cat: CategorySpec) -> bool:
-    """Whether the question names one of the category's keywords (as a word, or a longer keyword inside)."""
+def _names_topic(question: str, cat: CategorySpec, specific: bool = False) -> bool:
+    """Whether the question names one of the category's keywords (as a word, or a longer keyword inside);
+    `specific`: not counting its `broad_keywords` (传染, 病毒: they name no disease)."""
     from assistant.grounding.category import question_keywords
 
-    return bool(question_keywords(question, cat.keywords)) or any(
-        len(k) > 1 and k in question for k in cat.keywords
-    )
+    broad = set(cat.broad_keywords) if specific else set()
+    keywords = [k for k in cat.keywords if k not in broad]
+    return bool(question_keywords(question, keywords)) or any(len(k) > 1 and k in question for k in keywords)
 
 
 def names_field(question: str, p: Passage, spec: DomainSpec | None) -> bool:

@@ -91,6 +91,19 @@ def test_a_rule_on_hospital_made_preparations_answers_only_questions_on_them() -
     assert fits_subject("医院自己配制的制剂出现不良反应要上报吗？", preparation, MEDICAL)
 
 
+def test_a_word_about_infection_opens_no_single_disease_guideline() -> None:
+    """传染 puts a question in the 传染病 category, but names no disease: 「得了带状疱疹会传染吗」 was answered from
+    手足口病诊疗指南's 疱疹液 sentence. A question naming the disease (or a category word that names one) still is."""
+    hfmd = _guide(
+        "手足口病诊疗指南（2018年版）", "二、流行病学 > （一）传染源",
+        "肠道病毒可通过感染者的粪便、咽喉分泌物、唾液和疱疹液等广泛传播。",
+    )  # fmt: skip
+    assert not fits_subject("得了带状疱疹会传染吗？", hfmd, MEDICAL)
+    assert not fits_subject("病毒感染了要隔离几天？", hfmd, MEDICAL)
+    assert fits_subject("手足口病会传染吗？", hfmd, MEDICAL)
+    assert fits_subject("孩子得了手足口会传染给大人吗？", hfmd, MEDICAL)
+
+
 def test_the_legal_domain_scopes_the_same_field_statutes() -> None:
     """传染病防治法第五十二条 (a patient transferred with a copy of the record) answered the legal question
     「病人有权复印自己的病历吗」; a pregnancy question about work is not 母婴保健法's field."""
