@@ -202,19 +202,17 @@ class DomainSpec(BaseModel):
     def synonyms_for(self, question: str) -> dict[str, list[str]]:
         """The synonyms that hold for `question`: `synonyms`, plus each `context_synonyms` group whose context
         word the question names (公司 -> 用人单位 only beside 工资, 辞退, 上班…)."""
-        groups = [g for g in self.context_synonyms if any(w in question for w in g.when)]
+        return self._with_groups([g for g in self.context_synonyms if any(w in question for w in g.when)])
+
+    def all_synonyms(self) -> dict[str, list[str]]:
+        """Every synonym of the domain, context-bound ones included (its vocabulary, whatever the question)."""
+        return self._with_groups(self.context_synonyms)
+
+    def _with_groups(self, groups: list[ContextSynonyms]) -> dict[str, list[str]]:
         if not groups:
             return self.synonyms
         merged = {k: list(v) for k, v in self.synonyms.items()}
         for group in groups:
-            for key, wording in group.synonyms.items():
-                merged[key] = list(dict.fromkeys([*merged.get(key, []), *wording]))
-        return merged
-
-    def all_synonym_keys(self) -> dict[str, list[str]]:
-        """Every synonym of the domain, context-bound ones included (its vocabulary, whatever the question)."""
-        merged = {k: list(v) for k, v in self.synonyms.items()}
-        for group in self.context_synonyms:
             for key, wording in group.synonyms.items():
                 merged[key] = list(dict.fromkeys([*merged.get(key, []), *wording]))
         return merged

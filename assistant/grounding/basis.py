@@ -67,9 +67,10 @@ def judge_basis(
     # another subject (a rare disease's chapter, a differential diagnosis) that merely shares the words.
     expanded = spec.expand(question)
     quotable = [p for p in passages if p not in exact and statements(p) and fits_subject(expanded, p, spec)]
-    scored = [(relevance(question, p, w, spec.synonyms_for(question), words), p) for p in quotable]
+    synonyms = spec.synonyms_for(question)
+    scored = [(relevance(question, p, w, synonyms, words), p) for p in quotable]
     if r.forgive_narrative:  # a real user's story must not sink a question the corpus governs
-        scored = _forgiving(question, scored, words, w, spec)
+        scored = _forgiving(question, scored, words, w, spec, synonyms)
     best_rel = max((rel.score for rel, _ in scored), default=0.0)
     floor = max(r.min_overlap, r.relative_overlap * best_rel)
     top_score = max((p.score for p in passages), default=0.0) or 1.0
@@ -87,7 +88,7 @@ def judge_basis(
         )
         and not (heavy and set(heavy) <= set(rel.missing))
         and _topic_covers(
-            question, p, _rarest([x for x in words if x not in rel.missing], w, r.subject_words), spec
+            question, p, _rarest([x for x in words if x not in rel.missing], w, r.subject_words), synonyms
         )
     ]
     # Best first (relevance plus the ranker's relative confidence), so a wider candidate pool (k) can
@@ -103,7 +104,7 @@ def judge_basis(
     chosen = [*exact, *topical][: r.max_passages]
 
     def answers(text: str) -> float:
-        return weighted_coverage(words, w, text, question, spec.synonyms_for(question))
+        return weighted_coverage(words, w, text, question, synonyms)
 
     return BasisDecision(
         passages=[*chosen, *relied_on(chosen, passages, answers)[:_RELIED_ON_EXTRA]],
@@ -119,6 +120,7 @@ def _forgiving(
     words: list[str],
     weights: Mapping[str, float],
     spec: DomainSpec,
+    synonyms: Mapping[str, list[str]],
 ) -> list[tuple[Relevance, Passage]]:
     """Relevance that does not owe the question's story (`scope.narrative_words`: 晚上, 十点, 物流 need not
     be in 劳动法第四十四条) for a passage covering every core word and every name of the question.
@@ -139,7 +141,7 @@ def _forgiving(
     out: list[tuple[Relevance, Passage]] = []
     for rel, p in scored:
         if not answered or p.score >= top:
-            lenient = relevance(question, p, weights, spec.synonyms_for(question), words, forgiven=story)
+            lenient = relevance(question, p, weights, synonyms, words, forgiven=story)
             if lenient.score > rel.score and not needed & set(lenient.missing):
                 score = lenient.score if not answered else min(lenient.score, best)
                 rel = lenient.model_copy(update={"score": score})
@@ -172,7 +174,7 @@ def _rarest(words: list[str], weights: Mapping[str, float], n: int) -> list[str]
     return [x for x in ranked if weights.get(x, 1.0) >= cut]
 
 
-def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec) -> bool:
+def _topic_covers(question: str, p: Passage, heavy: list[str], synonyms: Mapping[str, list[str]]) -> bool:
     """A passage explaining a numbered everyday topic (健康素养 「14. 蚊子、苍蝇、老鼠、蟑螂等会传播多种疾病」) is
     about that topic: its heading must name one of `heavy` — the rarest question words the passage covers —
     not only its body text (蟑螂 … 诱发过敏性鼻炎 is no answer on nasal sprays). The rarest words the passage
@@ -180,7 +182,7 @@ def _topic_covers(question: str, p: Passage, heavy: list[str], spec: DomainSpec)
     要分开存放和加工」 names the 分开 it is asked about."""
     heading = topic_heading(p) if heavy else ""
     return not heading or any(
-        weighted_coverage([h], {h: 1.0}, heading, question, spec.synonyms_for(question)) >= 0.5 for h in heavy
+        weighted_coverage([h], {h: 1.0}, heading, question, synonyms) >= 0.5 for h in heavy
     )
 
 

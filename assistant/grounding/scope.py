@@ -34,7 +34,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 def _vocabulary_of(spec: DomainSpec) -> frozenset[str]:
     words: set[str] = set(spec.routing_keywords)
-    for key, statute in spec.all_synonym_keys().items():
+    for key, statute in spec.all_synonyms().items():
         words.add(key)
         words.update(statute)
     for category in spec.categories:
