@@ -39,6 +39,14 @@ _BULLET = re.compile(
     r"^\s*(?:\d{1,2}\s*[\.、．\)）:]|[（(]\s*\d{1,2}\s*[)）]|[-*•·]|[一二三四五六七八九十]+\s*[、.．])\s*"
 )
 _META = re.compile(r"〔[^〔〕]*〕")
+_ONE_LINE_BULLET = re.compile(r"(?:(?<=\s)|(?<=[；;。]))(?=\d{1,2}\s*[\.、．\)）])")
+
+
+def _depth(text: str) -> int:
+    """How many brackets (（ or () are open at the end of `text`."""
+    return sum(ch in "（(" for ch in text) - sum(ch in "）)" for ch in text)
+
+
 # A 【依据】 line may also name a law without 《》: 劳动合同法第四十七条.
 _BARE_START = re.compile(
     rf"^[\u4e00-\u9fff]{{1,30}}?(?:法典|法|条例|规定|办法|解释|细则)\s*第\s*{ARTICLE_NUMERAL}\s*条"
@@ -62,9 +70,12 @@ def split_sections(text: str) -> dict[str, str]:
 def _split_points(body: str) -> list[str]:
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     if len(lines) <= 1 and body.strip():
-        # Points written on one line: "1. a 2. b" / "1、a；2、b".
-        pieces = re.split(r"(?:(?<=\s)|(?<=[；;。]))(?=\d{1,2}\s*[\.、．\)）])", body.strip())
-        pieces = [p.strip() for p in pieces if p.strip()]
+        # Points written on one line: "1. a 2. b" / "1、a；2、b" — never split inside brackets: a citation's
+        # heading path may end in a numbered section (「…（《非新生儿破伤风诊疗规范》… > 2.高风险）」).
+        text = body.strip()
+        cuts = [m.start() for m in _ONE_LINE_BULLET.finditer(text) if _depth(text[: m.start()]) == 0]
+        pieces = [text[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        pieces = [p for p in pieces if p]
         # Keep the split only if it leaves text in every piece ("1. 1." is one point, not two bullets).
         if all(_BULLET.sub("", p, count=1).strip() for p in pieces):
             lines = pieces

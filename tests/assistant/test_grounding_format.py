@@ -99,3 +99,25 @@ def test_render_round_trips_through_parse() -> None:
 
 def test_render_without_citations_says_none() -> None:
     assert "【依据】\n（无）" in render(Answer(category="x", points=["y"]))
+
+
+def test_a_section_number_in_a_one_line_point_is_not_a_bullet() -> None:
+    """One point whose citation ends in a numbered guideline section (「… > 10.）」, 「… > 2.高风险）」) became two
+    (「…（〔未核实的引用已删除〕」 and 「）」 / 「高风险）」) when an answer of one point was parsed back."""
+    point = "接种带状疱疹疫苗可预防带状疱疹（《中国公民健康素养——基本知识与技能释义（2024年版）》一、基本知识和理念 > 10.）"
+    a = parse(
+        f"【分类】疫苗接种\n【要点】\n{point}\n【依据】\n- 《中国公民健康素养——基本知识与技能释义（2024年版）》"
+    )
+    assert a.points == [point]
+    # numbered 1 then 2 inside the citation's brackets: still one point
+    tetanus = "伤口内有未去除的异物（《非新生儿破伤风诊疗规范（2024年版）》十、外伤后破伤风的预防 > （二）破伤风风险分级 > 2.高风险）"
+    assert parse(
+        f"【分类】急救与伤害\n【要点】\n1. {tetanus}\n【依据】\n- 《非新生儿破伤风诊疗规范（2024年版）》"
+    ).points == [tetanus]
+    # points written on one line and numbered 1, 2 are still two points
+    assert parse(
+        "【分类】工伤\n【要点】1. 先申请工伤认定 2. 再做鉴定\n【依据】《工伤保险条例》第十四条"
+    ).points == [
+        "先申请工伤认定",
+        "再做鉴定",
+    ]
