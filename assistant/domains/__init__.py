@@ -82,6 +82,12 @@ class RetrievalSpec(BaseModel):
         "everyday word the vocabulary maps weighs its clinical wording (assistant.grounding.subject); "
         "empty = off (legal)",
     )
+    population_words: list[str] = Field(
+        default_factory=list,
+        description="Words that say who is ill (老人, 孩子, 孕妇), not with what: in the relevance gate they weigh no "
+        "more than a common word, so a passage about the population (健康素养's item on the elderly) is no "
+        "basis for a question on something else (老人便秘怎么办); the composer still weighs them fully",
+    )
     split_compounds: bool = Field(
         default=False,
         description="Search with the parts of a patient's compound words too (流感疫苗 → 流感 疫苗, 喂母乳 → 母乳): "

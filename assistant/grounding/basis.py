@@ -50,6 +50,10 @@ class BasisDecision(BaseModel):
     missing: list[str] = Field(default_factory=list, description="Question words the best passage lacks")
 
 
+# What a population word (`retrieval.population_words`) weighs at most in the gate: a common word's corpus IDF.
+POPULATION_WEIGHT = 4.0
+
+
 def judge_basis(
     question: str, passages: Sequence[Passage], spec: DomainSpec, weights: Mapping[str, float] | None = None
 ) -> BasisDecision:
@@ -62,6 +66,12 @@ def judge_basis(
     r = spec.retrieval
     words = topic_words(question)
     w = dict(weights) if weights else uniform_weights(words)
+    # Who is ill (老人, 孩子, 孕妇) is not what is asked about: weighed like a common word in the gate, it cannot
+    # carry a passage about the population (健康素养 「21. 关爱老年人，预防老年人跌倒」) to a question on 便秘 or
+    # 失眠. The composer still weighs it fully (孩子 picks a guideline's 儿童 section).
+    for x in r.population_words:
+        if x in w:
+            w[x] = min(w[x], POPULATION_WEIGHT)
     exact = [p for p in passages if names_article(question, p)]
     # A passage with nothing quotable (only headings or table debris) cannot be a basis; nor can one about
     # another subject (a rare disease's chapter, a differential diagnosis) that merely shares the words.

@@ -104,6 +104,20 @@ def test_a_word_about_infection_opens_no_single_disease_guideline() -> None:
     assert fits_subject("孩子得了手足口会传染给大人吗？", hfmd, MEDICAL)
 
 
+def test_who_is_ill_does_not_carry_a_passage_about_that_population() -> None:
+    """「老人便秘怎么办」 was answered from 健康素养's item on the elderly (falls: 室内照明适度): 老人 carried it.
+    In the gate a population word weighs like a common word; the thing asked about must be covered."""
+    elderly = _guide(
+        LITERACY, "一、基本知识和理念 > 21. 关爱老年人，预防老年人跌倒，识别老年期痴呆。",
+        "老年人应主动调整日常行为习惯，室内照明适度，减少眩光，预防跌倒。",
+    )  # fmt: skip
+    # the weights the pipeline gives them (subject_weights on the full corpus: 便秘, a word no document uses that
+    # jieba calls a verb, weighs half the maximum)
+    weights = {"老人": 8.73, "便秘": 4.37, "预防": 3.0, "跌倒": 6.0}
+    assert judge_basis("老人便秘怎么办？", [elderly], MEDICAL, weights).passages == []
+    assert elderly in judge_basis("老人怎么预防跌倒？", [elderly], MEDICAL, weights).passages
+
+
 def test_the_legal_domain_scopes_the_same_field_statutes() -> None:
     """传染病防治法第五十二条 (a patient transferred with a copy of the record) answered the legal question
     「病人有权复印自己的病历吗」; a pregnancy question about work is not 母婴保健法's field."""
