@@ -50,7 +50,9 @@ class BasisDecision(BaseModel):
     missing: list[str] = Field(default_factory=list, description="Question words the best passage lacks")
 
 
-# What a population word (`retrieval.population_words`) weighs at most in the gate: a common word's corpus IDF.
+# What a population word (`retrieval.population_words`) weighs at most in the gate: below a rare topic word's
+# corpus IDF (6-9), so covering it alone never passes; 2.0 (a common word's) also cost the 儿童 section of
+# 「孩子感染新冠后…警惕重症」 its place (bench/answer_quality.py --sets medical-dev).
 POPULATION_WEIGHT = 4.0
 
 

@@ -40,18 +40,16 @@ _BULLET = re.compile(
 )
 _META = re.compile(r"〔[^〔〕]*〕")
 _ONE_LINE_BULLET = re.compile(r"(?:(?<=\s)|(?<=[；;。]))(?=\d{1,2}\s*[\.、．\)）])")
-
-
-def _depth(text: str) -> int:
-    """How many brackets (（ or () are open at the end of `text`."""
-    return sum(ch in "（(" for ch in text) - sum(ch in "）)" for ch in text)
-
-
 # A 【依据】 line may also name a law without 《》: 劳动合同法第四十七条.
 _BARE_START = re.compile(
     rf"^[\u4e00-\u9fff]{{1,30}}?(?:法典|法|条例|规定|办法|解释|细则)\s*第\s*{ARTICLE_NUMERAL}\s*条"
 )
 _DISCLAIMER_MARKERS = ("仅供参考", "免责声明", "不构成", "遵医嘱", "咨询执业律师")
+
+
+def _depth(text: str) -> int:
+    """How many brackets (（ or () are open at the end of `text`."""
+    return sum(ch in "（(" for ch in text) - sum(ch in "）)" for ch in text)
 
 
 def split_sections(text: str) -> dict[str, str]:
