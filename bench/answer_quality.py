@@ -33,6 +33,8 @@ SETS = {
     "medical": (REPO / "tests" / "quality" / "medical_everyday.jsonl", "medical"),
     # 20 questions written in session 10 before any run, to report an untouched figure once
     "legal-fresh": (REPO / "tests" / "quality" / "legal_fresh.jsonl", "legal"),
+    # 20 more, written in session 11 before any run and before its later changes (untouched until its final run)
+    "legal-fresh2": (REPO / "tests" / "quality" / "legal_fresh2.jsonl", "legal"),
     # 15 clinic-regulation questions written in session 11 before any run on them (untouched figure)
     "medical-fresh": (REPO / "tests" / "quality" / "medical_fresh.jsonl", "medical"),
     "unanswerable": (REPO / "tests" / "quality" / "unanswerable.jsonl", "legal"),
@@ -54,7 +56,7 @@ def main() -> None:
     ap.add_argument(
         "--sets",
         default="legal,medical,unanswerable",
-        help="comma-separated: legal,legal-fresh,medical,medical-fresh,unanswerable,gate-tuning,lawbench,medical-dev",
+        help="comma-separated: legal,legal-fresh,legal-fresh2,medical,medical-fresh,unanswerable,gate-tuning,lawbench,medical-dev",
     )
     ap.add_argument("--show", action="store_true", help="print every question and its citations")
     ap.add_argument(
