@@ -35,6 +35,8 @@ SETS = {
     "legal-fresh": (REPO / "tests" / "quality" / "legal_fresh.jsonl", "legal"),
     # 20 more, written in session 11 before any run and before its later changes (untouched until its final run)
     "legal-fresh2": (REPO / "tests" / "quality" / "legal_fresh2.jsonl", "legal"),
+    # 12 more clinic-regulation questions, written in session 11 before its later changes (untouched until final)
+    "medical-fresh2": (REPO / "tests" / "quality" / "medical_fresh2.jsonl", "medical"),
     # 15 clinic-regulation questions written in session 11 before any run on them (untouched figure)
     "medical-fresh": (REPO / "tests" / "quality" / "medical_fresh.jsonl", "medical"),
     "unanswerable": (REPO / "tests" / "quality" / "unanswerable.jsonl", "legal"),
@@ -56,7 +58,7 @@ def main() -> None:
     ap.add_argument(
         "--sets",
         default="legal,medical,unanswerable",
-        help="comma-separated: legal,legal-fresh,legal-fresh2,medical,medical-fresh,unanswerable,gate-tuning,lawbench,medical-dev",
+        help="comma-separated: legal,legal-fresh,legal-fresh2,medical,medical-fresh,medical-fresh2,unanswerable,gate-tuning,lawbench,medical-dev",
     )
     ap.add_argument("--show", action="store_true", help="print every question and its citations")
     ap.add_argument(
