@@ -137,6 +137,28 @@ def test_the_legal_domain_scopes_the_same_field_statutes() -> None:
     assert fits_subject("孕妇做产前检查的费用由谁承担？", maternity, legal)
 
 
+def test_food_law_answers_only_a_question_about_food() -> None:
+    """食品安全法第一百三十一条 (a food platform's liability) answered 「在网购平台买的东西有质量问题，平台要承担
+    责任吗」 before 消费者权益保护法第四十四条 (session 11): the legal domain scopes it to food questions."""
+    legal = load_domains()["legal"]
+    platform = _article(
+        "食品安全法", 131, "消费者通过网络食品交易第三方平台购买食品，其合法权益受到损害的，可以向入网食品经营者或者食品生产者要求赔偿。",
+        kind="法律",
+    )  # fmt: skip
+    assert not fits_subject("在网购平台买的东西有质量问题，平台要承担责任吗？", platform, legal)
+    assert fits_subject("在网上买的零食吃坏了肚子，平台要承担责任吗？", platform, legal)
+    assert fits_subject("超市卖过期食品，消费者能要求十倍赔偿吗？", platform, legal)
+
+
+def test_a_maximum_and_validity_are_asked_in_the_statutes_words() -> None:
+    """「最长可以约定多久」 is 不得超过 and 「还有效吗」 is 效力 in a statute (劳动合同法第二十四条: 竞业限制期限，不得超过
+    二年; 民法典第七百二十五条: 不影响租赁合同的效力)."""
+    legal = load_domains()["legal"]
+    assert "不得超过" in legal.expand("离职后的竞业限制期限最长可以约定多久？")
+    assert "效力" in legal.expand("房东把房子卖了，我的租赁合同还有效吗？")
+    assert "效力" not in legal.expand("食品的保质期有效期是多久？")
+
+
 def test_an_animal_guide_answers_only_a_question_naming_its_animal() -> None:
     jellyfish = _guide(
         BITES, "海蜇蜇伤诊疗规范 > 七、治疗 > （三）对症治疗",
