@@ -115,6 +115,11 @@ def test_a_patients_ask_names_the_guideline_section_that_answers_it() -> None:
     assert _asks_this_section("手足口病在家该怎么护理？", "九、治疗 > （一）一般治疗")
     assert _asks_this_section("孕妇能打流感疫苗吗？", "十二、预防 > （一）疫苗接种")
     assert not _asks_this_section("孕妇能打流感疫苗吗？", "十、治疗 > （三）抗病毒治疗")
+    # 「是怎么传染的」 asks the route, not who spreads it (session 11: 手足口病/流感 were answered from 传染源)
+    assert _asks_this_section("手足口病是怎么传染的？", "二、流行病学 > （二）传播途径")
+    assert not _asks_this_section("手足口病是怎么传染的？", "二、流行病学 > （一）传染源")
+    assert _asks_this_section("流感是通过什么途径传播的？", "二、流行病学 > （二）传播途径")
+    assert _asks_this_section("流感会传染吗？", "二、流行病学 > （一）传染源")
 
 
 def test_numbered_sub_items_inside_a_guideline_line_are_statements_of_their_own() -> None:
