@@ -142,3 +142,8 @@ def test_numbered_sub_items_inside_a_guideline_line_are_statements_of_their_own(
         "下列指标提示患儿可能发展为重症病例危重型：持续高热体温大于39℃，常规退热效果不佳",
         "下列指标提示患儿可能发展为重症病例危重型：神经系统表现出现精神萎靡、头痛、呕吐",
     ]
+
+
+def test_a_late_dose_is_asked_in_the_norms_words() -> None:
+    """「有一针推迟打了」: 狂犬病暴露预防处置工作规范第十七条 says 当某一剂次出现延迟 (session 11)."""
+    assert "延迟" in MEDICAL.expand("狂犬疫苗有一针推迟打了，需要全部重新打吗？")
