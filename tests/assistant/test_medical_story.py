@@ -147,3 +147,11 @@ def test_numbered_sub_items_inside_a_guideline_line_are_statements_of_their_own(
 def test_a_late_dose_is_asked_in_the_norms_words() -> None:
     """「有一针推迟打了」: 狂犬病暴露预防处置工作规范第十七条 says 当某一剂次出现延迟 (session 11)."""
     assert "延迟" in MEDICAL.expand("狂犬疫苗有一针推迟打了，需要全部重新打吗？")
+
+
+def test_everyday_contact_is_the_guidelines_general_contact_only_when_catching_a_disease() -> None:
+    """「和艾滋病人一起吃饭会被传染吗」 is answered by 健康素养 11 (日常生活和工作接触不会传播, 一般接触不会被感染); 吃饭
+    in 「孩子不爱吃饭怎么办」 stays about eating (a `context_synonyms` group, session 11)."""
+    assert "一般接触" in MEDICAL.expand("和艾滋病人一起吃饭会被传染吗？")
+    assert "一般接触" in MEDICAL.expand("和乙肝病人握手会感染吗？")
+    assert "一般接触" not in MEDICAL.expand("孩子不爱吃饭怎么办？")
